@@ -1,0 +1,46 @@
+# The two commands that matter: `make up` (run the platform locally) and
+# `make test` (what CI runs). Everything they need is installed from here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: up down test unit integration k8s-check bench rabbitmq clean
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c requirements.lock -e '.[local,test]'
+	touch $@
+
+# RabbitMQ is a system service here; start it if it is down, install it if absent.
+rabbitmq:
+	@rabbitmq-diagnostics -q ping >/dev/null 2>&1 || { \
+	  command -v rabbitmq-server >/dev/null 2>&1 || \
+	    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server; }; \
+	  rabbitmq-server -detached; \
+	  for i in $$(seq 60); do rabbitmq-diagnostics -q ping >/dev/null 2>&1 && break; sleep 1; done; \
+	  rabbitmq-diagnostics -q ping >/dev/null 2>&1 || { echo "RabbitMQ did not start" >&2; exit 1; }; }
+
+up: $(BIN)/.installed rabbitmq
+	$(BIN)/wushe up
+
+down:
+	@[ -x $(BIN)/wushe ] && $(BIN)/wushe down || true
+
+test: $(BIN)/.installed rabbitmq
+	$(BIN)/python -m pytest
+	$(MAKE) k8s-check
+
+unit: $(BIN)/.installed
+	$(BIN)/python -m pytest tests/unit
+
+# Offline validation of the Kubernetes manifests; skipped where kubectl is absent.
+k8s-check:
+	@if command -v kubectl >/dev/null 2>&1; then bash deploy/k8s/check.sh; \
+	 else echo "k8s-check: kubectl not found, manifests not validated"; fi
+
+bench: $(BIN)/.installed rabbitmq
+	$(BIN)/python bench/run.py
+
+clean: down
+	rm -rf $(VENV) .run
