@@ -1,0 +1,148 @@
+"""The base every wushe nameko service extends.
+
+It brings the parts every service has: its database, the outbox and its relay,
+the inbox, request/event tracing with latency metrics, `ping` and
+`replay_events` over RPC, and /healthz, /readyz and /metrics over HTTP.
+"""
+import datetime
+import json
+import logging
+import time
+
+import kombu
+from nameko.extensions import DependencyProvider
+from nameko.messaging import QueueConsumer
+from nameko.rpc import rpc as nameko_rpc
+from nameko.web.handlers import http
+
+from services.common import inbox, logs, metrics
+from services.common.errors import DomainError, InvalidInput
+from services.common.mongo import ServiceDatabase, service_db
+from services.common.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+def rpc(fn):
+    """nameko's @rpc, with domain errors expected: they are answers, not faults,
+    so nameko logs them as warnings. (nameko drops keyword arguments when its
+    decorator is used bare, hence a function rather than functools.partial.)"""
+    return nameko_rpc(expected_exceptions=DomainError)(fn)
+
+
+class Tracing(DependencyProvider):
+    """Carries the request id (from the gateway's RPC context) into logs and events,
+    and times every worker."""
+
+    def worker_setup(self, worker_ctx):
+        logs.correlation_id.set(worker_ctx.data.get("request_id"))
+        logs.event_id.set(None)
+        worker_ctx.data["_started"] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        started = worker_ctx.data.pop("_started", None)
+        if started is None:
+            return
+        entrypoint = worker_ctx.entrypoint
+        outcome = "ok"
+        if exc_info is not None:
+            outcome = "rejected" if isinstance(exc_info[1], DomainError) else "error"
+        metrics.WORKER_LATENCY.labels(
+            self.container.service_name, entrypoint.method_name,
+            type(entrypoint).__name__.lower(), outcome,
+        ).observe(time.perf_counter() - started)
+
+
+class Prepare(DependencyProvider):
+    """Runs the service's `prepare_database(db)` (indexes) once, at start."""
+
+    def setup(self):
+        prepare = getattr(self.container.service_cls, "prepare_database", None)
+        if prepare is not None:
+            database = service_db(self.container.service_name)
+            inbox.ensure_indexes(database)
+            prepare(database)
+
+
+class Health(DependencyProvider):
+    """Readiness: this process consumes from the broker and reaches its database."""
+
+    def setup(self):
+        self.amqp_uri = self.container.config["AMQP_URI"]
+
+    def _queue_consumer(self):
+        for extension in self.container.extensions:
+            for sub in getattr(extension, "queue_consumer", None), extension:
+                if isinstance(sub, QueueConsumer):
+                    return sub
+        return None
+
+    def check(self, database):
+        problems = {}
+        consumer = self._queue_consumer()
+        if consumer is None or consumer._gt is None or consumer._gt.dead \
+                or not consumer._consumers_ready.ready():
+            problems["amqp"] = "queue consumer not running"
+        else:
+            try:
+                # Ask the broker itself whether our RPC queue has consumers.
+                with kombu.Connection(self.amqp_uri, connect_timeout=2) as conn:
+                    _, _, consumers = conn.default_channel.queue_declare(
+                        queue=f"rpc-{self.container.service_name}", passive=True)
+                if consumers < 1:
+                    problems["amqp"] = "no consumer on the RPC queue"
+            except Exception as exc:
+                problems["amqp"] = f"broker unreachable: {exc}"
+        try:
+            database.client.admin.command("ping")
+        except Exception as exc:
+            problems["mongo"] = f"unreachable: {exc}"
+        return problems
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+def _json_response(status, body):
+    return status, {"Content-Type": "application/json"}, json.dumps(body)
+
+
+class WusheService:
+    """Subclasses set `name` and add their entrypoints and domain dependencies."""
+
+    db = ServiceDatabase()
+    outbox = Outbox()
+    inbox = inbox.Inbox()
+    tracing = Tracing()
+    health = Health()
+    prepare = Prepare()
+
+    @rpc
+    def ping(self):
+        return "pong"
+
+    @rpc
+    def replay_events(self, since, queue, types=None):
+        """Re-publish this service's events recorded since `since` (ISO time) to `queue`."""
+        try:
+            moment = datetime.datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except (AttributeError, ValueError):
+            raise InvalidInput("since must be an ISO 8601 time", fields={"since": ["not a time"]})
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.timezone.utc)
+        return self.outbox.replay(moment, queue, types)
+
+    @http("GET", "/healthz")
+    def healthz(self, request):
+        return _json_response(200, {"status": "ok", "service": self.name})
+
+    @http("GET", "/readyz")
+    def readyz(self, request):
+        problems = self.health.check(self.db)
+        status = 503 if problems else 200
+        return _json_response(status, {"status": "unready" if problems else "ready",
+                                       "service": self.name, "problems": problems})
+
+    @http("GET", "/metrics")
+    def metrics(self, request):
+        body, content_type = metrics.exposition()
+        return 200, {"Content-Type": content_type}, body
