@@ -1,0 +1,208 @@
+"""The local platform behind `wushe up` and `wushe down`.
+
+Starts the Mongo-wire server (data kept in .run/mongo), makes sure RabbitMQ
+runs, declares the topology, starts every service that exists and the gateway
+as background processes (logs in .run/logs), loads Anhui's divisions and a few
+demo stations, and prints where to look.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from services.common import config, localmongo
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN = os.path.join(ROOT, ".run")
+PIDS = os.path.join(RUN, "pids.json")
+DIVISIONS = os.path.join(ROOT, "services", "registry", "data", "divisions")
+DEMO_CALLER = {"sub": "demo", "role": "province_admin", "region": "34"}
+
+
+def present_services():
+    return [s for s in config.SERVICES
+            if os.path.exists(os.path.join(ROOT, "services", s, "service.py"))]
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def _load_pids():
+    try:
+        with open(PIDS) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_pids(pids):
+    with open(PIDS, "w") as f:
+        json.dump(pids, f, indent=1)
+
+
+def _port_open(host, port):
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def ensure_rabbitmq():
+    if _port_open("127.0.0.1", 5672):
+        return
+    if not shutil.which("rabbitmq-server"):
+        sys.exit("RabbitMQ is not installed: apt-get install -y rabbitmq-server (make up does this)")
+    subprocess.run(["rabbitmq-server", "-detached"], check=False)
+    for _ in range(60):
+        if _port_open("127.0.0.1", 5672):
+            return
+        time.sleep(1)
+    sys.exit("RabbitMQ did not start on 127.0.0.1:5672")
+
+
+def _spawn(name, argv, env):
+    log = open(os.path.join(RUN, "logs", f"{name}.log"), "ab")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
+                            cwd=ROOT, start_new_session=True)
+    return proc.pid
+
+
+def _wait_ready(url, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def up():
+    os.makedirs(os.path.join(RUN, "logs"), exist_ok=True)
+    pids = {k: v for k, v in _load_pids().items() if _alive(v)}
+    ensure_rabbitmq()
+
+    env = dict(os.environ)
+    env.setdefault("MONGO_URI", config.mongo_uri())
+    env["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(RUN, "prometheus")
+    os.environ.update({"MONGO_URI": env["MONGO_URI"]})
+    if "mongo" not in pids and not _port_open("127.0.0.1", config.LOCAL_MONGO_PORT):
+        log = open(os.path.join(RUN, "logs", "mongo.log"), "ab")
+        proc = localmongo.start(config.LOCAL_MONGO_PORT, os.path.join(RUN, "mongo"), log)
+        pids["mongo"] = proc.pid
+    localmongo.wait_until_up(env["MONGO_URI"])
+
+    from services.common import topology
+
+    topology.declare()
+    wushe = [sys.executable, "-m", "services.cli"]
+    for service in present_services():
+        if service not in pids:
+            pids[service] = _spawn(service, wushe + ["serve", service], env)
+    if "gateway" not in pids:
+        shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+        os.makedirs(env["PROMETHEUS_MULTIPROC_DIR"])
+        pids["gateway"] = _spawn("gateway", wushe + ["serve", "gateway"], env)
+    _save_pids(pids)
+
+    for service in present_services():
+        port = config.LOCAL_HTTP_PORTS[service]
+        if not _wait_ready(f"http://127.0.0.1:{port}/readyz"):
+            sys.exit(f"{service} did not become ready; see .run/logs/{service}.log")
+    gateway = "http://" + config.gateway_bind()
+    if not _wait_ready(gateway + "/readyz"):
+        sys.exit("the gateway did not become ready; see .run/logs/gateway.log")
+
+    from services.cli import import_divisions
+
+    import_divisions([os.path.join(DIVISIONS, f) for f in sorted(os.listdir(DIVISIONS))
+                      if f.endswith(".csv")])
+    load_demo()
+
+    from gateway.auth import issue_token
+
+    token = issue_token("province_admin", "34", sub="demo-admin")
+    print(f"""
+wushe is running.
+  web pages:  {gateway}/
+  API:        {gateway}/api/v1   (OpenAPI: {gateway}/api/v1/openapi.json)
+  metrics:    {gateway}/metrics and http://127.0.0.1:8101/metrics ...
+  logs:       {os.path.join(RUN, 'logs')}
+  token (province_admin, 安徽省 34, 12 h):
+{token}
+
+  try: curl -H "Authorization: Bearer $TOKEN" '{gateway}/api/v1/coverage?region=3401'
+  stop with: make down""")
+
+
+def load_demo():
+    """A few stations in Hefei (合肥市) in each lifecycle state; only once."""
+    from services.cli import _rpc
+
+    with _rpc() as cluster:
+        registry = cluster.registry
+        if registry.list_stations({"region": "34", "per_page": 1}, caller=DEMO_CALLER)["total"]:
+            return
+        counties = registry.list_divisions({"parent": "3401", "per_page": 3}, caller=DEMO_CALLER)["items"]
+        plan = [("operating", 32000), ("operating", 12000), ("built", 18000), ("planned", 9000),
+                ("suspended", 15000)]
+        made = 0
+        for county in counties:
+            units = registry.list_divisions({"parent": county["code"], "per_page": 5},
+                                            caller=DEMO_CALLER)["items"]
+            for unit, (target, population) in zip(units, plan):
+                station = registry.create_station(
+                    {"division_code": unit["code"], "name": f"{unit['name']}社工站",
+                     "address": f"{county['name']}{unit['name']}便民服务中心二楼",
+                     "population_served": population,
+                     "operator": {"name": f"{county['name']}阳光社会工作服务中心"}},
+                    caller=DEMO_CALLER)
+                steps = {"planned": [], "built": ["built"], "operating": ["built", "operating"],
+                         "suspended": ["built", "operating", "suspended"]}[target]
+                for month, to in enumerate(steps, start=3):
+                    registry.transition_station(station["id"], {"to": to, "on": f"2026-0{month}-15"},
+                                                caller=DEMO_CALLER)
+                if target in ("operating", "suspended"):
+                    registry.add_staff(station["id"], {"role": "head", "name": "王站长",
+                                                       "phone": "13800000001",
+                                                       "certification": "intermediate"},
+                                       caller=DEMO_CALLER)
+                    registry.add_staff(station["id"], {"role": "resident", "name": "李社工",
+                                                       "phone": "13800000002",
+                                                       "certification": "junior"},
+                                       caller=DEMO_CALLER)
+                    registry.update_checklist(station["id"], {
+                        "premises": {"state": "met", "attested_on": "2026-04-01"},
+                        "staff": {"state": "partial", "note": "缺督导", "attested_on": "2026-04-01"}},
+                        caller=DEMO_CALLER)
+                made += 1
+        print(f"demo: {made} stations in 合肥市")
+
+
+def down():
+    pids = _load_pids()
+    order = ["gateway"] + [s for s in reversed(config.SERVICES)] + ["mongo"]
+    for name in order:
+        pid = pids.get(name)
+        if pid and _alive(pid):
+            os.killpg(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if _alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+            print(f"stopped {name}")
+    if os.path.exists(PIDS):
+        os.remove(PIDS)
