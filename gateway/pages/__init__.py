@@ -1,0 +1,32 @@
+"""Server-rendered web pages for officers: a token page, coverage, stations, a station,
+staffing gaps. The pages are static HTML with a little vanilla JS that calls the
+JSON API with the token kept in localStorage; nothing is loaded from elsewhere.
+"""
+from flask import Blueprint, render_template
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def index():
+    return render_template("index.html", page="index")
+
+
+@bp.get("/ui/coverage")
+def coverage():
+    return render_template("coverage.html", page="coverage")
+
+
+@bp.get("/ui/stations")
+def stations():
+    return render_template("stations.html", page="stations")
+
+
+@bp.get("/ui/stations/<station_id>")
+def station(station_id):
+    return render_template("station.html", page="stations", station_id=station_id)
+
+
+@bp.get("/ui/staffing-gaps")
+def staffing_gaps():
+    return render_template("gaps.html", page="gaps")
