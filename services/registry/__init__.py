@@ -1,0 +1,1 @@
+"""The station registry: township-level units, their social work stations and coverage."""

@@ -1,0 +1,231 @@
+"""Request and response schemas of the registry.
+
+The same classes validate RPC input in the service, validate HTTP bodies in the
+gateway, and generate the OpenAPI document, so the three never disagree.
+"""
+from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+
+STATUSES = ("planned", "built", "operating", "suspended", "closed")
+CHECKLIST_ITEMS = ("premises", "equipment", "staff", "rules", "funding", "services")
+CHECKLIST_STATES = ("missing", "partial", "met")
+STAFF_ROLES = ("head", "supervisor", "resident")
+CERTIFICATION_LEVELS = ("none", "junior", "intermediate", "senior")
+ROOM_KINDS = ("room", "micro_site")
+
+TOWNSHIP_CODE = validate.Regexp(r"^\d{9}$", error="must be a 9-digit township-level division code")
+REGION_CODE = validate.Regexp(r"^(\d{2}|\d{4}|\d{6})$",
+                              error="must be a province (2), city (4) or county (6) digit code")
+PHONE = validate.Regexp(r"^\+?[0-9][0-9-]{6,19}$", error="must be a phone number")
+CREDIT_CODE = validate.Regexp(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$",
+                              error="must be an 18-character unified social credit code")
+
+
+class OperatorSchema(Schema):
+    """The contracted social work service organisation running the station."""
+    name = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    credit_code = fields.String(load_default=None, allow_none=True, validate=CREDIT_CODE)
+    contract_start = fields.Date(load_default=None, allow_none=True)
+    contract_end = fields.Date(load_default=None, allow_none=True)
+
+    @validates_schema
+    def contract_in_order(self, data, **kwargs):
+        start, end = data.get("contract_start"), data.get("contract_end")
+        if start and end and end < start:
+            raise ValidationError("must not be before contract_start", "contract_end")
+
+
+class StationCreateSchema(Schema):
+    division_code = fields.String(required=True, validate=TOWNSHIP_CODE)
+    name = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    population_served = fields.Integer(load_default=0, validate=validate.Range(min=0, max=5_000_000))
+    operator = fields.Nested(OperatorSchema, load_default=None, allow_none=True)
+    planned_on = fields.Date(
+        load_default=None, allow_none=True,
+        metadata={"description": "When the station was planned; defaults to today. Lets officers "
+                                 "record stations that were planned, built or opened years ago."})
+    second_station_reason = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=4, max=300),
+        metadata={"description": "Required for a unit's second station (大团镇两站): why the "
+                                 "township runs two."})
+
+
+class StationUpdateSchema(Schema):
+    name = fields.String(validate=validate.Length(min=2, max=120))
+    address = fields.String(allow_none=True, validate=validate.Length(max=300))
+    population_served = fields.Integer(validate=validate.Range(min=0, max=5_000_000))
+    operator = fields.Nested(OperatorSchema, allow_none=True)
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give at least one of name, address, population_served, operator")
+
+
+class TransitionSchema(Schema):
+    to = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    on = fields.Date(required=True, metadata={"description": "The date the change took effect."})
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class ChecklistItemSchema(Schema):
+    state = fields.String(required=True, validate=validate.OneOf(CHECKLIST_STATES))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    attested_on = fields.Date(required=True)
+
+
+class ChecklistUpdateSchema(Schema):
+    """Any subset of the six items of the 六有 standard."""
+    premises = fields.Nested(ChecklistItemSchema)
+    equipment = fields.Nested(ChecklistItemSchema)
+    staff = fields.Nested(ChecklistItemSchema)
+    rules = fields.Nested(ChecklistItemSchema)
+    funding = fields.Nested(ChecklistItemSchema)
+    services = fields.Nested(ChecklistItemSchema)
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError(f"give at least one of {', '.join(CHECKLIST_ITEMS)}")
+
+
+class StaffCreateSchema(Schema):
+    role = fields.String(required=True, validate=validate.OneOf(STAFF_ROLES))
+    name = fields.String(required=True, validate=validate.Length(min=2, max=60))
+    phone = fields.String(load_default=None, allow_none=True, validate=PHONE)
+    certification = fields.String(load_default="none", validate=validate.OneOf(CERTIFICATION_LEVELS))
+    since = fields.Date(load_default=None, allow_none=True)
+
+
+class StaffUpdateSchema(Schema):
+    role = fields.String(validate=validate.OneOf(STAFF_ROLES))
+    name = fields.String(validate=validate.Length(min=2, max=60))
+    phone = fields.String(allow_none=True, validate=PHONE)
+    certification = fields.String(validate=validate.OneOf(CERTIFICATION_LEVELS))
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give at least one of role, name, phone, certification")
+
+
+class RoomCreateSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(ROOM_KINDS))
+    name = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    village_code = fields.String(
+        required=True, validate=validate.Regexp(r"^\d{12}$", error="must be a 12-digit village "
+                                                "or community committee code"))
+    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    opened_on = fields.Date(load_default=None, allow_none=True)
+
+
+class PageQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class StationQuerySchema(PageQuerySchema):
+    region = fields.String(load_default=None, allow_none=True,
+                           validate=validate.Regexp(r"^(\d{2}|\d{4}|\d{6}|\d{9})$"))
+    status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(STATUSES))
+
+
+class CoverageQuerySchema(Schema):
+    region = fields.String(required=True, validate=REGION_CODE)
+    as_of = fields.Date(load_default=None, allow_none=True)
+
+
+class RegionQuerySchema(PageQuerySchema):
+    region = fields.String(required=True, validate=REGION_CODE)
+
+
+class DivisionQuerySchema(PageQuerySchema):
+    parent = fields.String(load_default=None, allow_none=True,
+                           validate=validate.Regexp(r"^(\d{2}|\d{4}|\d{6}|\d{9})$"))
+
+
+# ---- responses (documentation of what the API returns) ----
+
+class HistoryEntrySchema(Schema):
+    status = fields.String()
+    on = fields.Date()
+    recorded_at = fields.DateTime()
+    by = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class StaffSchema(StaffCreateSchema):
+    id = fields.String()
+    phone = fields.String(allow_none=True, metadata={"description": "Masked unless the caller's role needs it."})
+
+
+class RoomSchema(RoomCreateSchema):
+    id = fields.String()
+
+
+class StaffingSchema(Schema):
+    required = fields.Dict(keys=fields.String(), values=fields.Integer())
+    have = fields.Dict(keys=fields.String(), values=fields.Integer())
+    missing = fields.Dict(keys=fields.String(), values=fields.Integer())
+    meets_rule = fields.Boolean(metadata={"description": "1+1+X: a head, a supervisor and X resident "
+                                                         "workers, X = 2 above 20,000 people served, else 1."})
+
+
+class StationSchema(Schema):
+    id = fields.String()
+    division_code = fields.String()
+    division_name = fields.String()
+    county = fields.String()
+    city = fields.String()
+    province = fields.String()
+    name = fields.String()
+    address = fields.String(allow_none=True)
+    population_served = fields.Integer()
+    operator = fields.Nested(OperatorSchema, allow_none=True)
+    second_station_reason = fields.String(allow_none=True)
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    opened_on = fields.Date(allow_none=True)
+    history = fields.List(fields.Nested(HistoryEntrySchema))
+    allowed_transitions = fields.List(fields.String())
+    checklist = fields.Dict(keys=fields.String(), values=fields.Nested(ChecklistItemSchema))
+    staff = fields.List(fields.Nested(StaffSchema))
+    staffing = fields.Nested(StaffingSchema)
+    rooms = fields.List(fields.Nested(RoomSchema))
+    version = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class DivisionSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String(validate=validate.OneOf(("province", "city", "county", "township", "village")))
+    kind = fields.String(allow_none=True, validate=validate.OneOf(("street", "town", "township", "other")))
+    parent = fields.String(allow_none=True)
+    units = fields.Integer(allow_none=True)
+    other_units = fields.Integer(allow_none=True)
+
+
+class CoverageFiguresSchema(Schema):
+    region = fields.String()
+    name = fields.String()
+    units = fields.Integer()
+    with_station = fields.Integer()
+    operating = fields.Integer()
+    coverage_rate = fields.Float()
+    operating_rate = fields.Float()
+    other_units = fields.Integer()
+
+
+class CoverageSchema(CoverageFiguresSchema):
+    as_of = fields.Date()
+    children = fields.List(fields.Nested(CoverageFiguresSchema))
+
+
+class StaffingGapSchema(Schema):
+    station_id = fields.String()
+    name = fields.String()
+    division_code = fields.String()
+    status = fields.String()
+    population_served = fields.Integer()
+    staffing = fields.Nested(StaffingSchema)

@@ -1,0 +1,132 @@
+"""The registry service: nameko entrypoints only; the work is in stations,
+divisions and coverage."""
+from services.common import access
+from services.common.errors import Forbidden
+from services.common.jsonable import jsonable
+from services.common.inbox import inbox_handler
+from services.common.service import WusheService, rpc
+from services.registry import coverage, divisions, events, schemas, stations
+
+
+class RegistryService(WusheService):
+    name = "registry"
+
+    @staticmethod
+    def prepare_database(db):
+        divisions.ensure_indexes(db)
+        stations.ensure_indexes(db)
+        coverage.ensure_indexes(db)
+
+    def _record(self, fn):
+        return self.outbox.record(fn)
+
+    # -- events in --------------------------------------------------------
+
+    @inbox_handler(events.INBOX)
+    def on_event(self, event):
+        self.inbox.handle(event, events.HANDLERS)
+
+    # -- divisions --------------------------------------------------------
+
+    @rpc
+    def import_divisions(self, rows, caller):
+        """Store a chunk of division rows (see divisions.read_division_files)."""
+        _system_only(caller)
+        return divisions.import_divisions(self.db, rows)
+
+    @rpc
+    def finish_division_import(self, summary, caller):
+        """Recount units per region after all chunks, and tell others if anything changed."""
+        _system_only(caller)
+        regions = divisions.recount_units(self.db)
+        changed = summary.get("inserted", 0) + summary.get("updated", 0)
+        if changed:
+            self._record(lambda tx: tx.emit("divisions.imported", "divisions",
+                                            {**summary, "regions": regions}))
+        return {**summary, "regions": regions}
+
+    @rpc
+    def get_division(self, code, caller):
+        access.caller_region(caller)
+        return divisions.get_division(self.db, code)
+
+    @rpc
+    def list_divisions(self, query, caller):
+        access.caller_region(caller)
+        query = access.load(schemas.DivisionQuerySchema, query)
+        return divisions.list_divisions(self.db, query.get("parent"), query["page"], query["per_page"])
+
+    # -- stations ---------------------------------------------------------
+
+    @rpc
+    def create_station(self, data, caller):
+        data = access.load(schemas.StationCreateSchema, data)
+        return self._record(lambda tx: stations.create(tx, data, caller))
+
+    @rpc
+    def get_station(self, station_id, caller):
+        return stations.get(self.db, station_id, caller)
+
+    @rpc
+    def list_stations(self, query, caller):
+        query = access.load(schemas.StationQuerySchema, query)
+        return stations.list_page(self.db, query, caller)
+
+    @rpc
+    def update_station(self, station_id, data, caller):
+        data = access.load(schemas.StationUpdateSchema, data)
+        return self._record(lambda tx: stations.update(tx, station_id, data, caller))
+
+    @rpc
+    def transition_station(self, station_id, data, caller):
+        data = access.load(schemas.TransitionSchema, data)
+        return self._record(lambda tx: stations.transition(tx, station_id, data, caller))
+
+    @rpc
+    def update_checklist(self, station_id, data, caller):
+        data = access.load(schemas.ChecklistUpdateSchema, data)
+        return self._record(lambda tx: stations.update_checklist(tx, station_id, data, caller))
+
+    @rpc
+    def add_staff(self, station_id, data, caller):
+        data = access.load(schemas.StaffCreateSchema, data)
+        return self._record(lambda tx: stations.add_staff(tx, station_id, data, caller))
+
+    @rpc
+    def update_staff(self, station_id, staff_id, data, caller):
+        data = access.load(schemas.StaffUpdateSchema, data)
+        return self._record(lambda tx: stations.update_staff(tx, station_id, staff_id, data, caller))
+
+    @rpc
+    def remove_staff(self, station_id, staff_id, caller):
+        self._record(lambda tx: stations.remove_staff(tx, station_id, staff_id, caller))
+
+    @rpc
+    def add_room(self, station_id, data, caller):
+        data = access.load(schemas.RoomCreateSchema, data)
+        return self._record(lambda tx: stations.add_room(tx, station_id, data, caller))
+
+    @rpc
+    def remove_room(self, station_id, room_id, caller):
+        self._record(lambda tx: stations.remove_room(tx, station_id, room_id, caller))
+
+    # -- read models ------------------------------------------------------
+
+    @rpc
+    def coverage(self, query, caller):
+        query = access.load(schemas.CoverageQuerySchema, query)
+        region = query["region"]
+        access.ensure_within(caller, region, "region")
+        result = coverage.coverage(self.db, region, query.get("as_of"))
+        return jsonable(result)
+
+    @rpc
+    def staffing_gaps(self, query, caller):
+        query = access.load(schemas.RegionQuerySchema, query)
+        return stations.staffing_gaps(self.db, query, caller)
+
+
+def _system_only(caller):
+    # The hierarchy is the whole country's reference data: only `wushe import-divisions`.
+    if access.caller_region(caller) != "" or caller.get("role") != "system":
+        raise Forbidden("only the system caller imports divisions")
