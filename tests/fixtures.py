@@ -4,6 +4,7 @@ import os
 import pytest
 
 from services.cli import import_divisions
+from services.local import present_services
 from tests.harness import Platform, new_vhost, rabbitmqctl
 
 DIVISIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)),
@@ -30,15 +31,59 @@ def drop_platform(platform):
 
 @pytest.fixture(scope="session")
 def platform(mongo_uri, tmp_path_factory):
-    """Registry and gateway running on their own vhost, Anhui's divisions loaded."""
+    """Every service that exists and the gateway, on their own vhost, Anhui's divisions
+    loaded. `platform.registry`, `platform.volunteer`, ... are the service processes."""
     platform = make_platform(mongo_uri, tmp_path_factory.mktemp("platform"))
     try:
-        platform.registry = platform.start_service("registry")
+        services = present_services()
+        for service in services:
+            setattr(platform, service, platform.start_service(service, wait=False))
+        for service in services:
+            getattr(platform, service).wait_ready()
         import_divisions(division_files(), out=lambda line: None, rpc=platform.rpc())
-        platform.gateway = platform.start_gateway("registry")
+        platform.gateway = platform.start_gateway(",".join(services))
         yield platform
     finally:
         drop_platform(platform)
+
+
+class Api:
+    """HTTP client of the gateway acting as one officer (requests, real sockets)."""
+
+    def __init__(self, base_url, token=None):
+        import requests
+
+        self.base_url = base_url
+        self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method, path, **kwargs):
+        return self.session.request(method, self.base_url + path, timeout=60, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def api(platform):
+    """api(role, region) -> an Api client with a token for that officer; api() has none."""
+    from gateway.auth import issue_token
+
+    def make(role=None, region=None, sub=None):
+        token = issue_token(role, region, sub=sub or f"{role}-{region}") if role else None
+        return Api(platform.gateway.base_url, token)
+
+    return make
 
 
 @pytest.fixture

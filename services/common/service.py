@@ -145,4 +145,4 @@ class WusheService:
     @http("GET", "/metrics")
     def metrics(self, request):
         body, content_type = metrics.exposition()
-        return 200, {"Content-Type": content_type}, body
+        return 200, {"Content-Type": content_type}, body.decode("utf-8")

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.integration
 def _station(rpc, unit, **extra):
     with rpc as cluster:
         return cluster.registry.create_station(
-            {"division_code": unit["code"], "name": f"{unit['name']}社工站", **extra},
+            {"division_code": unit["code"], "name": f"{unit['name']}社工站",
+             "planned_on": "2026-01-05", **extra},
             caller=PROVINCE_ADMIN)
 
 
