@@ -153,8 +153,6 @@ def load_demo():
 
     with _rpc() as cluster:
         registry = cluster.registry
-        if registry.list_stations({"region": "34", "per_page": 1}, caller=DEMO_CALLER)["total"]:
-            return
         counties = registry.list_divisions({"parent": "3401", "per_page": 3}, caller=DEMO_CALLER)["items"]
         plan = [("operating", 32000), ("operating", 12000), ("built", 18000), ("planned", 9000),
                 ("suspended", 15000)]
@@ -163,10 +161,14 @@ def load_demo():
             units = registry.list_divisions({"parent": county["code"], "per_page": 5},
                                             caller=DEMO_CALLER)["items"]
             for unit, (target, population) in zip(units, plan):
+                # Per unit, so an interrupted run is completed rather than skipped.
+                if registry.list_stations({"region": unit["code"], "per_page": 1},
+                                          caller=DEMO_CALLER)["total"]:
+                    continue
                 station = registry.create_station(
                     {"division_code": unit["code"], "name": f"{unit['name']}社工站",
                      "address": f"{county['name']}{unit['name']}便民服务中心二楼",
-                     "population_served": population,
+                     "population_served": population, "planned_on": "2026-01-10",
                      "operator": {"name": f"{county['name']}阳光社会工作服务中心"}},
                     caller=DEMO_CALLER)
                 steps = {"planned": [], "built": ["built"], "operating": ["built", "operating"],
@@ -188,7 +190,8 @@ def load_demo():
                         "staff": {"state": "partial", "note": "缺督导", "attested_on": "2026-04-01"}},
                         caller=DEMO_CALLER)
                 made += 1
-        print(f"demo: {made} stations in 合肥市")
+        if made:
+            print(f"demo: {made} stations in 合肥市")
 
 
 def down():
