@@ -8,9 +8,11 @@ entries stay unpublished and the next relay (this process restarted, or another
 replica) publishes them: at least once. Entries are kept after relaying: the
 outbox is the service's event log, which `wushe replay` re-publishes.
 """
+import collections
 import datetime
 import logging
 import threading
+import time
 import uuid
 
 import kombu
@@ -23,9 +25,10 @@ from services.common.mongo import run_in_transaction, service_db, utcnow
 
 log = logging.getLogger(__name__)
 
-POLL_INTERVAL = 1.0          # seconds between sweeps when nothing wakes the relay
+POLL_INTERVAL = 1.0          # seconds between sweeps for leftovers
 BATCH_SIZE = 200
-LEASE = datetime.timedelta(seconds=30)   # another replica may take over after this
+SWEEP_GRACE = datetime.timedelta(seconds=2)   # leave fresh entries to their own process
+LEASE = datetime.timedelta(seconds=30)        # another replica may take over after this
 
 
 class Transaction:
@@ -62,7 +65,7 @@ def record(db, service, fn, correlation_id=None):
                   "published_at": None, "lease_until": None} for e in tx.events],
                 session=session,
             )
-        return result, len(tx.events)
+        return result, tx.events
 
     return run_in_transaction(db, body)
 
@@ -94,7 +97,15 @@ class EventPublisher:
 
 
 class OutboxRelay:
-    """Publishes what the outbox holds, in recorded order, then marks it published."""
+    """Publishes what the outbox holds, then marks it published.
+
+    Fast path: events this process just committed are handed over in memory,
+    published at once and marked with one write. Sweep: every POLL_INTERVAL
+    the relay claims entries still unpublished after SWEEP_GRACE (left by a
+    process that died, or by a failed publish) under a lease, so that two
+    replicas rarely publish the same entry; when they do, consumers' markers
+    make the duplicate harmless.
+    """
 
     def __init__(self, db, service, amqp_uri):
         self.db = db
@@ -103,7 +114,12 @@ class OutboxRelay:
         self.publisher = EventPublisher(amqp_uri)
         self.owner = uuid.uuid4().hex
         self.wakeup = threading.Event()
+        self.handed_over = collections.deque()
         self.running = False
+
+    def submit(self, committed_events):
+        self.handed_over.extend(committed_events)
+        self.wakeup.set()
 
     def wake(self):
         self.wakeup.set()
@@ -111,18 +127,24 @@ class OutboxRelay:
     def run_forever(self):
         self.running = True
         declared = False
+        next_sweep = 0.0
         while self.running:
             try:
                 if not declared:
                     self.exchange(self.publisher.connection.default_channel).declare()
                     declared = True
-                while self.running and self.relay_batch():
-                    pass
-                self.update_lag()
+                self.publish_handed_over()
+                if time.monotonic() >= next_sweep:
+                    while self.running and self.sweep():
+                        pass
+                    self.update_lag()
+                    next_sweep = time.monotonic() + POLL_INTERVAL
             except Exception:
                 log.exception("outbox relay failed; retrying", extra={"service": self.service})
                 declared = False
                 self.publisher.producer = None
+                # What was handed over stays in the outbox; the sweep takes it.
+                self.handed_over.clear()
             self.wakeup.wait(POLL_INTERVAL)
             self.wakeup.clear()
 
@@ -130,11 +152,31 @@ class OutboxRelay:
         self.running = False
         self.wake()
 
+    def _publish(self, batch):
+        published = []
+        try:
+            for event in batch:
+                self.publisher.publish(event, self.exchange, event["type"])
+                published.append(event["id"])
+                metrics.EVENTS_PUBLISHED.labels(self.service, event["type"]).inc()
+        finally:
+            if published:
+                self.db.outbox.update_many(
+                    {"_id": {"$in": published}, "published_at": None},
+                    {"$set": {"published_at": utcnow(), "lease_until": None}})
+        log.info("events published", extra={"service": self.service, "count": len(published)})
+
+    def publish_handed_over(self):
+        while self.handed_over:
+            batch = []
+            while self.handed_over and len(batch) < BATCH_SIZE:
+                batch.append(self.handed_over.popleft())
+            self._publish(batch)
+
     def _claim(self):
-        """Lease a batch so that two replicas rarely publish the same entries."""
         now = utcnow()
-        free = {"published_at": None,
-                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]}
+        free = {"published_at": None, "recorded_at": {"$lt": now - SWEEP_GRACE},
+                "lease_until": {"$not": {"$gt": now}}}
         ids = [d["_id"] for d in self.db.outbox.find(free, {"_id": 1})
                .sort([("recorded_at", 1), ("_id", 1)]).limit(BATCH_SIZE)]
         if not ids:
@@ -146,19 +188,11 @@ class OutboxRelay:
                                          "published_at": None})
                     .sort([("recorded_at", 1), ("_id", 1)]))
 
-    def relay_batch(self):
+    def sweep(self):
+        """Publish one claimed batch of leftovers; True if there may be more."""
         entries = self._claim()
-        for entry in entries:
-            event = entry["event"]
-            self.publisher.publish(event, self.exchange, event["type"])
-            # Marked one by one: a crash re-publishes at most the one in flight.
-            self.db.outbox.update_one(
-                {"_id": entry["_id"]},
-                {"$set": {"published_at": utcnow(), "lease_until": None}})
-            metrics.EVENTS_PUBLISHED.labels(self.service, event["type"]).inc()
-            log.info("event published", extra={"event_type": event["type"],
-                                               "published_event_id": event["id"],
-                                               "service": self.service})
+        if entries:
+            self._publish([entry["event"] for entry in entries])
         return len(entries) == BATCH_SIZE
 
     def update_lag(self):
@@ -226,8 +260,8 @@ class OutboxHandle:
         """Run fn(tx) atomically with its events; returns what fn returned."""
         provider = self._provider
         result, emitted = record(provider.db, provider.service, fn, logs.correlation_id.get())
-        if emitted:
-            provider.relay.wake()
+        if emitted and config.outbox_relay_enabled():
+            provider.relay.submit(emitted)
         return result
 
     def replay(self, since, queue, types=None):

@@ -106,10 +106,11 @@ def _serialise_dates(data):
 def create(tx, data, caller):
     unit = divisions.township_of(tx.db, data["division_code"])
     access.ensure_within(caller, unit["code"], "division_code")
-    live = list(tx.db.stations.find({"division_code": unit["code"], "status": {"$in": list(rules.LIVE)}},
-                                    {"_id": 1}, session=tx.session))
-    rules.check_new_station(live, data.get("second_station_reason"))
-    number = tx.db.stations.count_documents({"division_code": unit["code"]}, session=tx.session) + 1
+    existing = list(tx.db.stations.find({"division_code": unit["code"]}, {"_id": 1, "status": 1},
+                                        session=tx.session))
+    rules.check_new_station([s for s in existing if s["status"] in rules.LIVE],
+                            data.get("second_station_reason"))
+    number = len(existing) + 1
     now = utcnow()
     planned_on = data.get("planned_on") or today()
     if planned_on > today():

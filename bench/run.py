@@ -1,0 +1,322 @@
+"""Benchmarks of the platform against raw baselines on the same broker and server.
+
+    python bench/run.py [--quick]      (or: make bench)
+
+Starts its own platform (a Mongo-wire server on disk in a temp dir, a fresh
+RabbitMQ vhost, the services and the gateway, exactly as `wushe serve` runs
+them) and prints, from one run:
+  1. the event path: a station state change over RPC until the coverage read
+     model shows it, beside raw kombu publish-with-confirms + consume + a
+     pymongo write of the same shape (marker insert + update) on the same
+     broker and server; latency and throughput, and their ratios;
+  2. gateway requests/s (GET a station over HTTP) beside raw RPC calls
+     (get_station) from the same number of threads, and the ratio;
+  3. the division import (Anhui; the whole country when ../shared is there);
+  4. the resident memory of every process of the platform after the run.
+The volunteer figures come from bench/volunteer.py when that service exists.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import services  # noqa: E402,F401  (first: quiets eventlet's import banner)
+import kombu  # noqa: E402
+import pymongo  # noqa: E402
+import requests  # noqa: E402
+from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+
+from services.cli import import_divisions  # noqa: E402
+from services.common import localmongo  # noqa: E402
+from tests.fixtures import PROVINCE_ADMIN, UnitPool, division_files  # noqa: E402
+from tests.harness import Platform, new_vhost, rabbitmqctl  # noqa: E402
+
+SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data", "divisions")
+
+
+def table(title, rows):
+    print(f"\n{title}")
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        print(f"  {name.ljust(width)}  {value}")
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+# ---- 1. event path ---------------------------------------------------------
+
+def platform_event_path(platform, db, units, n):
+    """Latency (sequential) and throughput (pipelined) from RPC to read model."""
+    coverage = db.coverage_units
+
+    def seen(code, station_id, version):
+        doc = coverage.find_one({"_id": code, "stations": {"$elemMatch": {
+            "station_id": station_id, "version": {"$gte": version}}}}, {"_id": 1})
+        return doc is not None
+
+    latencies, commands = [], []
+    with ClusterRpcProxy({"AMQP_URI": platform.amqp_uri}) as cluster:
+        for _ in range(n):
+            unit = units.township()
+            started = time.perf_counter()
+            station = cluster.registry.create_station(
+                {"division_code": unit["code"], "name": "基准社工站", "planned_on": "2026-01-01"},
+                caller=PROVINCE_ADMIN)
+            commands.append(time.perf_counter() - started)
+            while not seen(unit["code"], station["id"], 1):
+                time.sleep(0.002)
+            latencies.append(time.perf_counter() - started)
+        platform_event_path.commands = commands
+
+        batch = [units.township() for _ in range(n)]
+        started = time.perf_counter()
+        replies = [cluster.registry.create_station.call_async(
+            {"division_code": u["code"], "name": "基准社工站", "planned_on": "2026-01-01"},
+            caller=PROVINCE_ADMIN) for u in batch]
+        for reply in replies:
+            reply.result()
+        codes = [u["code"] for u in batch]
+        while coverage.count_documents({"_id": {"$in": codes}}) < len(codes):
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - started
+    return latencies, n / elapsed
+
+
+def raw_event_path(amqp_uri, mongo_uri, n):
+    """kombu publish with confirms -> kombu consumer -> pymongo marker + update."""
+    client = pymongo.MongoClient(mongo_uri)
+    db = client[f"bench_raw_{uuid.uuid4().hex[:6]}"]
+    db.model.insert_one({"_id": "counter", "n": 0})
+    queue = kombu.Queue(f"bench-raw-{uuid.uuid4().hex[:6]}", durable=True,
+                        queue_arguments={"x-queue-type": "quorum"})
+    done = {}
+    cond = threading.Condition()
+
+    def consume():
+        with kombu.Connection(amqp_uri) as conn:
+            def on_message(body, message):
+                db.processed.insert_one({"_id": body["id"]})
+                db.model.update_one({"_id": "counter"}, {"$inc": {"n": 1}})
+                message.ack()
+                with cond:
+                    done[body["id"]] = time.perf_counter()
+                    cond.notify_all()
+            with kombu.Consumer(conn, [queue], callbacks=[on_message], accept=["json"]):
+                while not stop.is_set():
+                    try:
+                        conn.drain_events(timeout=0.2)
+                    except TimeoutError:
+                        pass
+                    except OSError:
+                        pass
+
+    stop = threading.Event()
+    with kombu.Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        queue(conn.default_channel).declare()
+        consumer = threading.Thread(target=consume, daemon=True)
+        consumer.start()
+        time.sleep(0.5)
+        producer = kombu.Producer(conn.default_channel)
+
+        def publish():
+            ident = uuid.uuid4().hex
+            producer.publish({"id": ident, "data": {"x": 1}}, routing_key=queue.name,
+                             serializer="json", delivery_mode=2)
+            return ident
+
+        latencies = []
+        for _ in range(n):
+            started = time.perf_counter()
+            ident = publish()
+            with cond:
+                cond.wait_for(lambda: ident in done, timeout=10)
+            latencies.append(done[ident] - started)
+        started = time.perf_counter()
+        idents = [publish() for _ in range(n)]
+        with cond:
+            cond.wait_for(lambda: all(i in done for i in idents), timeout=60)
+        throughput = n / (time.perf_counter() - started)
+        stop.set()
+        consumer.join(5)
+        queue(conn.default_channel).delete()
+    client.drop_database(db.name)
+    return latencies, throughput
+
+
+# ---- 2. gateway vs raw RPC -------------------------------------------------
+
+def hammer(worker, threads, seconds):
+    counts = [0] * threads
+    deadline = time.perf_counter() + seconds
+
+    def run(i):
+        call = worker()
+        while time.perf_counter() < deadline:
+            call()
+            counts[i] += 1
+
+    pool = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return sum(counts) / seconds
+
+
+def gateway_vs_rpc(platform, station_id, threads, seconds):
+    from gateway.auth import issue_token
+
+    token = issue_token("province_admin", "34", sub="bench")
+    url = f"{platform.gateway.base_url}/api/v1/stations/{station_id}"
+
+    def http_worker():
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+
+        def call():
+            response = session.get(url, timeout=30)
+            assert response.status_code == 200, response.text
+        return call
+
+    proxies = []
+
+    def rpc_worker():
+        proxy = ClusterRpcProxy({"AMQP_URI": platform.amqp_uri})
+        cluster = proxy.start()
+        proxies.append(proxy)
+        return lambda: cluster.registry.get_station(station_id, caller=PROVINCE_ADMIN)
+
+    http = hammer(http_worker, threads, seconds)
+    raw = hammer(rpc_worker, threads, seconds)
+    for proxy in proxies:
+        proxy.stop()
+    return http, raw
+
+
+# ---- 4. memory -------------------------------------------------------------
+
+def rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+
+
+def children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return found
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller counts, shorter runs")
+    args = parser.parse_args()
+    n = 60 if args.quick else 300
+    seconds = 5 if args.quick else 15
+    threads = 8
+
+    workdir = tempfile.mkdtemp(prefix="wushe-bench-")
+    port = localmongo.free_port()
+    mongo_log = open(os.path.join(workdir, "mongo.log"), "wb")
+    mongo = localmongo.start(port, os.path.join(workdir, "mongo"), mongo_log)
+    mongo_uri = localmongo.local_uri(port)
+    vhost, amqp_uri = new_vhost()
+    platform = Platform(mongo_uri, amqp_uri, workdir)
+    try:
+        platform.topology()
+        from services.local import present_services
+        services = present_services()
+        for service in services:
+            setattr(platform, service, platform.start_service(service))
+        started = time.perf_counter()
+        import_divisions(division_files(), out=lambda line: None, rpc=platform.rpc())
+        anhui_first = time.perf_counter() - started
+        started = time.perf_counter()
+        import_divisions(division_files(), out=lambda line: None, rpc=platform.rpc())
+        anhui_again = time.perf_counter() - started
+        platform.gateway = platform.start_gateway(",".join(services))
+        client = pymongo.MongoClient(mongo_uri)
+        registry_db = platform.db(client, "registry")
+
+        print(f"wushe bench: {os.cpu_count()} cores, n={n}, {threads} threads x {seconds}s")
+        units = UnitPool()
+        lat, thr = platform_event_path(platform, registry_db, units, n)
+        raw_lat, raw_thr = raw_event_path(amqp_uri, mongo_uri, n)
+        table("1. event path: state change -> consumer's read model", [
+            ("platform latency p50 / p95", f"{statistics.median(lat)*1000:.1f} / {pct(lat, .95)*1000:.1f} ms"),
+            ("  of which the RPC command p50", f"{statistics.median(platform_event_path.commands)*1000:.1f} ms"),
+            ("raw kombu+pymongo p50 / p95", f"{statistics.median(raw_lat)*1000:.1f} / {pct(raw_lat, .95)*1000:.1f} ms"),
+            ("latency ratio (platform / raw)", f"{statistics.median(lat) / statistics.median(raw_lat):.1f}x"),
+            ("platform throughput", f"{thr:.0f} changes/s (RPC, pipelined)"),
+            ("raw throughput", f"{raw_thr:.0f} messages/s"),
+            ("throughput ratio (platform / raw)", f"{thr / raw_thr:.2f}"),
+        ])
+
+        with platform.rpc() as cluster:
+            station = cluster.registry.list_stations({"region": "34", "per_page": 1},
+                                                     caller=PROVINCE_ADMIN)["items"][0]
+        http, raw = gateway_vs_rpc(platform, station["id"], threads, seconds)
+        table(f"2. reads from {threads} threads: gateway over HTTP vs raw RPC", [
+            ("gateway GET /api/v1/stations/{id}", f"{http:.0f} req/s"),
+            ("raw RPC registry.get_station", f"{raw:.0f} calls/s"),
+            ("ratio (gateway / raw)", f"{http / raw:.2f}"),
+        ])
+
+        rows = [("Anhui (20,155 rows) first / again", f"{anhui_first:.1f} s / {anhui_again:.1f} s")]
+        if os.path.isdir(SHARED):
+            files = [os.path.join(SHARED, f) for f in sorted(os.listdir(SHARED)) if f.endswith(".csv")]
+            started = time.perf_counter()
+            import_divisions(files, out=lambda line: None, rpc=platform.rpc())
+            first = time.perf_counter() - started
+            started = time.perf_counter()
+            import_divisions(files, out=lambda line: None, rpc=platform.rpc())
+            rows.append(("whole country (63,037 rows) first / again",
+                         f"{first:.1f} s / {time.perf_counter() - started:.1f} s"))
+        table("3. division import through RPC", rows)
+
+        memory = [("mongo-wire server", rss_kib(mongo.pid))]
+        for proc in platform.processes:
+            memory.append((proc.name if proc.name != "gateway" else "gateway (gunicorn master)",
+                           rss_kib(proc.proc.pid)))
+            if proc.name == "gateway":
+                for i, child in enumerate(children(proc.proc.pid)):
+                    memory.append((f"gateway worker {i + 1}", rss_kib(child)))
+        table("4. resident memory after the run", [(name, f"{kib / 1024:.0f} MiB" if kib else "?")
+                                                   for name, kib in memory])
+    finally:
+        platform.stop_all()
+        rabbitmqctl("delete_vhost", vhost)
+        mongo.terminate()
+        mongo.wait(30)
+
+    volunteer_bench = os.path.join(ROOT, "bench", "volunteer.py")
+    if os.path.exists(volunteer_bench) and "volunteer" in services:
+        import subprocess
+
+        subprocess.run([sys.executable, volunteer_bench] + (["--quick"] if args.quick else []), check=False)
+
+
+if __name__ == "__main__":
+    main()
