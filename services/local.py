@@ -136,7 +136,7 @@ def up():
     token = issue_token("province_admin", "34", sub="demo-admin")
     print(f"""
 wushe is running.
-  web pages:  {gateway}/   (signed in: {gateway}/ui/coverage#token=<the token below>)
+  web pages:  {gateway}/ui/coverage?region=34#token={token}
   API:        {gateway}/api/v1   (OpenAPI: {gateway}/api/v1/openapi.json)
   metrics:    {gateway}/metrics and http://127.0.0.1:8101/metrics ...
   logs:       {os.path.join(RUN, 'logs')}
