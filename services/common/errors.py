@@ -4,7 +4,13 @@ nameko serialises an exception by type and args; registering these classes with
 `deserialize_to_instance` makes the gateway receive the same class back, so it
 can answer with the right status and the offending fields.
 """
+import json
+
 from nameko.exceptions import deserialize_to_instance
+
+
+def _decoded(value):
+    return json.loads(value) if isinstance(value, str) else (value or {})
 
 
 class DomainError(Exception):
@@ -12,10 +18,13 @@ class DomainError(Exception):
     code = "bad_request"
 
     def __init__(self, message, fields=None, details=None):
-        super().__init__(message, fields or {}, details or {})
         self.message = message
-        self.fields = fields or {}
-        self.details = details or {}
+        self.fields = _decoded(fields)
+        self.details = _decoded(details)
+        # nameko turns every non-string arg into a string on the way (5 -> "5",
+        # None -> "None"); as JSON text, fields and details keep their types.
+        super().__init__(message, json.dumps(self.fields, ensure_ascii=False, default=str),
+                         json.dumps(self.details, ensure_ascii=False, default=str))
 
     def __str__(self):
         return self.message

@@ -55,3 +55,16 @@ def test_cloud_event_envelope():
     assert event["time"].endswith("Z")
     assert event["correlationid"] == "req-1"
     assert events.idempotency_key(event) == f"/wushe/registry#{event['id']}"
+
+
+def test_domain_errors_keep_field_and_detail_types_across_rpc():
+    from nameko.exceptions import deserialize, serialize
+
+    from services.common.errors import Conflict
+
+    original = Conflict("full", fields={"capacity": ["full"]},
+                        details={"capacity": 30, "record": None, "allowed": ["a"]})
+    back = deserialize(serialize(original))
+    assert isinstance(back, Conflict)
+    assert back.details == {"capacity": 30, "record": None, "allowed": ["a"]}
+    assert back.fields == {"capacity": ["full"]} and back.message == "full" and str(back) == "full"
