@@ -1,0 +1,216 @@
+"""The volunteer service: nameko entrypoints only; the work is in volunteers,
+teams, activities, hours, imports, certificates, totals and stations_view."""
+import threading
+from services.common import access
+from services.common.errors import DomainError
+from services.common.inbox import inbox_handler
+from services.common.service import WusheService, rpc
+from services.volunteer import (
+    activities, certificates, events, hours, imports, schemas, stations_view, support, teams,
+    totals, volunteers,
+)
+
+
+# A green lock once `wushe serve` has monkey-patched threading.
+_TOTALS_LOCK = threading.Lock()
+
+
+class VolunteerService(WusheService):
+    name = "volunteer"
+
+    @staticmethod
+    def prepare_database(db):
+        support.warn_if_development_key()
+        stations_view.ensure_indexes(db)
+        volunteers.ensure_indexes(db)
+        teams.ensure_indexes(db)
+        activities.ensure_indexes(db)
+        hours.ensure_indexes(db)
+        certificates.ensure_indexes(db)
+        totals.ensure_indexes(db)
+
+    def _record(self, fn):
+        return self.outbox.record(fn)
+
+    # -- events in --------------------------------------------------------
+
+    @inbox_handler(events.INBOX)
+    def on_event(self, event):
+        if event.get("type") in events.TOTALS_EVENTS:
+            # One at a time per process: they all increment the same region
+            # totals, so concurrent ones only write-conflict and retry (totals.py).
+            with _TOTALS_LOCK:
+                self.inbox.handle(event, events.HANDLERS)
+        else:
+            self.inbox.handle(event, events.HANDLERS)
+
+    # -- stations known from the registry ---------------------------------
+
+    @rpc
+    def get_station(self, station_id, caller):
+        """The station as this service knows it (from the registry's events)."""
+        return stations_view.get(self.db, station_id, caller)
+
+    # -- volunteers -------------------------------------------------------
+
+    @rpc
+    def register_volunteer(self, data, caller):
+        access.caller_region(caller)
+        data = access.load(schemas.VolunteerCreateSchema, data)
+        return volunteers.register(self.db, self._record, data, caller)
+
+    @rpc
+    def lookup_volunteer(self, data, caller):
+        data = access.load(schemas.VolunteerLookupSchema, data)
+        return volunteers.lookup(self.db, data["id_number"], caller)
+
+    @rpc
+    def get_volunteer(self, number, caller):
+        return volunteers.get(self.db, number, caller)
+
+    @rpc
+    def update_volunteer(self, number, data, caller):
+        data = access.load(schemas.VolunteerUpdateSchema, data)
+        return self._record(lambda tx: volunteers.update(tx, number, data, caller))
+
+    @rpc
+    def list_volunteers(self, query, caller):
+        query = access.load(schemas.VolunteerQuerySchema, query)
+        return volunteers.list_page(self.db, query, caller)
+
+    @rpc
+    def export_volunteers(self, query, caller):
+        query = access.load(schemas.VolunteerExportQuerySchema, query)
+        return volunteers.export(self.db, query, caller)
+
+    # -- teams ------------------------------------------------------------
+
+    @rpc
+    def create_team(self, data, caller):
+        data = access.load(schemas.TeamCreateSchema, data)
+        return self._record(lambda tx: teams.create(tx, data, caller))
+
+    @rpc
+    def get_team(self, team_id, caller):
+        return teams.get(self.db, team_id, caller)
+
+    @rpc
+    def list_teams(self, query, caller):
+        query = access.load(schemas.TeamQuerySchema, query)
+        return teams.list_page(self.db, query, caller)
+
+    @rpc
+    def add_team_member(self, team_id, data, caller):
+        data = access.load(schemas.TeamMemberCreateSchema, data)
+        return self._record(lambda tx: teams.add_member(tx, team_id, data, caller))
+
+    @rpc
+    def remove_team_member(self, team_id, number, caller):
+        self._record(lambda tx: teams.remove_member(tx, team_id, number, caller))
+
+    @rpc
+    def list_team_members(self, team_id, query, caller):
+        query = access.load(schemas.PageQuerySchema, query)
+        return teams.members_page(self.db, team_id, query, caller)
+
+    # -- activities -------------------------------------------------------
+
+    @rpc
+    def create_activity(self, data, caller):
+        data = access.load(schemas.ActivityCreateSchema, data)
+        return self._record(lambda tx: activities.create(tx, data, caller))
+
+    @rpc
+    def get_activity(self, activity_id, caller):
+        return activities.get(self.db, activity_id, caller)
+
+    @rpc
+    def list_activities(self, query, caller):
+        query = access.load(schemas.ActivityQuerySchema, query)
+        return activities.list_page(self.db, query, caller)
+
+    # -- hour records -----------------------------------------------------
+
+    @rpc
+    def record_hours(self, data, caller, idempotency_key=None):
+        data = access.load(schemas.HoursRecordSchema, data)
+        return hours.record_one(self.db, self._record, data, caller, idempotency_key)
+
+    @rpc
+    def import_hours(self, upload, caller, idempotency_key=None):
+        """upload: {"content": base64, "content_type", "filename"}."""
+        return imports.import_sheet(self.db, self._record, upload, caller, idempotency_key)
+
+    @rpc
+    def approve_hours(self, record_id, data, caller):
+        data = access.load(schemas.HoursApproveSchema, data or {})
+        record = self._record(lambda tx: hours.approve(tx, record_id, data, caller))
+        # Only recorded records are decided, and only approved ones corrected: none yet.
+        return hours.view_one(self.db, record, caller, corrections=[], current=record["minutes"])
+
+    @rpc
+    def approve_hours_batch(self, data, caller):
+        data = access.load(schemas.HoursBatchApproveSchema, data)
+        approved, refused = [], []
+        for record_id in dict.fromkeys(data["ids"]):
+            try:
+                self._record(lambda tx, rid=record_id: hours.approve(tx, rid, data, caller))
+                approved.append(record_id)
+            except DomainError as refusal:
+                refused.append({"id": record_id, "code": refusal.code, "reason": refusal.message})
+        return {"approved": approved, "refused": refused}
+
+    @rpc
+    def reject_hours(self, record_id, data, caller):
+        data = access.load(schemas.HoursRejectSchema, data)
+        record = self._record(lambda tx: hours.reject(tx, record_id, data, caller))
+        return hours.view_one(self.db, record, caller, corrections=[], current=0)
+
+    @rpc
+    def correct_hours(self, record_id, data, caller):
+        data = access.load(schemas.HoursCorrectionSchema, data)
+        correction = self._record(lambda tx: hours.correct(tx, record_id, data, caller))
+        return hours.view_one(self.db, correction, caller)
+
+    @rpc
+    def get_hours(self, record_id, caller):
+        return hours.get(self.db, record_id, caller)
+
+    @rpc
+    def list_hours(self, query, caller):
+        query = access.load(schemas.HoursQuerySchema, query)
+        return hours.list_page(self.db, query, caller)
+
+    @rpc
+    def export_hours(self, query, caller):
+        query = access.load(schemas.HoursExportQuerySchema, query)
+        return hours.export(self.db, query, caller)
+
+    # -- totals (read model) ----------------------------------------------
+
+    @rpc
+    def hours_totals(self, query, caller):
+        query = access.load(schemas.TotalsQuerySchema, query)
+        return totals.totals(self.db, query, caller)
+
+    # -- certificates -----------------------------------------------------
+
+    @rpc
+    def issue_certificate(self, data, caller):
+        access.caller_region(caller)
+        data = access.load(schemas.CertificateCreateSchema, data)
+        return certificates.issue(self.db, self._record, data, caller)
+
+    @rpc
+    def get_certificate(self, number, caller):
+        return certificates.get(self.db, number, caller)
+
+    @rpc
+    def list_certificates(self, query, caller):
+        query = access.load(schemas.CertificateQuerySchema, query)
+        return certificates.list_page(self.db, query, caller)
+
+    @rpc
+    def verify_certificate(self, number):
+        """Public: what anyone holding the number may read (no caller)."""
+        return certificates.verify(self.db, number)

@@ -1,0 +1,95 @@
+"""The stations this service knows, learnt from the registry's station events.
+
+The volunteer service never reads the registry's database. Every registry
+station event carries the station snapshot (station_id, division_code,
+county, city, province, name, status, version); the newest version wins:
+
+    stations: {_id: station_id, division_code, county, city, province, name,
+               status, version, seen_at}
+
+An event whose version is not greater than the stored one (a duplicate, a
+replay, or one overtaken by a later change) changes nothing. Two events of one
+station handled at once race on the same document; the loser raises a
+TransientTransactionError that the inbox transaction retries.
+
+Teams and activities may be created only at a station known here and not
+closed; their region scope is the station's township (`division_code`).
+"""
+from pymongo.errors import DuplicateKeyError
+
+from services.common import access
+from services.common.errors import Conflict, InvalidInput, NotFound
+from services.common.jsonable import jsonable
+from services.volunteer import support
+
+FIELDS = ("division_code", "county", "city", "province", "name", "status")
+
+
+def ensure_indexes(db):
+    db.stations.create_index([("division_code", 1)])
+
+
+def parse(event):
+    data = event.get("data") if isinstance(event, dict) else None
+    if not isinstance(data, dict):
+        raise InvalidInput("station event without data", fields={"data": ["missing"]})
+    missing = [k for k in ("station_id", "version", *FIELDS) if data.get(k) in (None, "")]
+    if missing:
+        raise InvalidInput(f"station event lacks {', '.join(missing)}",
+                           fields={k: ["missing"] for k in missing})
+    if not isinstance(data["version"], int) or isinstance(data["version"], bool):
+        raise InvalidInput("station event version must be an integer", fields={"version": ["not an integer"]})
+    return data
+
+
+def apply_station_event(db, session, event):
+    """Store the station as the event tells it, if newer. True if applied."""
+    data = parse(event)
+    doc = {"_id": data["station_id"], "version": data["version"], "seen_at": support.now_ms(),
+           **{k: data[k] for k in FIELDS}}
+    current = db.stations.find_one({"_id": doc["_id"]}, {"version": 1}, session=session)
+    if current is None:
+        try:
+            db.stations.insert_one(doc, session=session)
+        except DuplicateKeyError:
+            raise support.write_conflict(f"station {doc['_id']} was stored meanwhile")
+        return True
+    if current["version"] >= doc["version"]:
+        return False
+    result = db.stations.replace_one({"_id": doc["_id"], "version": current["version"]}, doc,
+                                     session=session)
+    if result.matched_count != 1:
+        raise support.write_conflict(f"station {doc['_id']} changed meanwhile")
+    return True
+
+
+def find(db, station_id, session=None):
+    return db.stations.find_one({"_id": station_id}, session=session)
+
+
+def open_station(db, station_id, caller, session=None, field="station_id"):
+    """The station, if known, not closed and in the caller's region."""
+    station = find(db, station_id, session)
+    if station is None:
+        raise NotFound(f"station {station_id} is not known to the volunteer service (yet)",
+                       fields={field: ["unknown station"]})
+    access.ensure_within(caller, station["division_code"], field)
+    if station["status"] == "closed":
+        raise Conflict(f"station {station_id} is closed", fields={field: ["station is closed"]},
+                       details={"station_id": station_id, "status": "closed"})
+    return station
+
+
+def view(station):
+    out = {k: station.get(k) for k in ("version", *FIELDS)}
+    out["station_id"] = station["_id"]
+    return jsonable(out)
+
+
+def get(db, station_id, caller):
+    station = find(db, station_id)
+    if station is None:
+        raise NotFound(f"station {station_id} is not known to the volunteer service (yet)",
+                       fields={"station_id": ["unknown station"]})
+    access.ensure_within(caller, station["division_code"], "station_id")
+    return view(station)

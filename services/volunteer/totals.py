@@ -1,0 +1,152 @@
+"""Totals of approved hours: a read model kept by the service's own hours events.
+
+The question: how many approved minutes, from how many distinct volunteers,
+per volunteer, team, station, township, county, city and province; answered
+in time that does not grow with the number of records.
+
+Read model
+----------
+    totals:  {_id: "county:340102", level, code, parent,     # parent: the next level up
+              minutes, volunteers, records}
+    totals_members: {_id: "V34010200000001",                 # one per volunteer
+                     places: {"volunteer:V...": 90, "team:T1": 60, "station:...": 60,
+                              "township:340102001": 60, "county:340102": 90, ...}}
+
+`wushe.volunteer.hours.approved.v1` adds the record's `minutes` (and one
+record); `wushe.volunteer.hours.corrected.v1` adds its `delta_minutes`
+(negative for a reduction or a cancellation). Each event touches the seven
+totals on its path (rules.totals_keys) and the volunteer's membership
+document, which holds the volunteer's minutes at every place they served;
+`volunteers` of a total moves only when the volunteer's minutes there go from
+0 to more than 0 or back (rules.member_change). Sums commute, so events may be
+applied in any order; the inbox applies each event once (a marker keyed by
+source and id commits with the changes), so a second delivery changes nothing.
+
+A question is one `find_one` for the asked total and one `find` for its
+children (`parent` = the code, indexed), whatever the number of records:
+a region's children are the next level down (province -> cities -> counties
+-> townships -> stations -> teams). Codes with no approved hours yet answer
+zeros. Names: a station's name comes from the stations view, a team's from
+the teams.
+
+Writes: an event is one `find_one` and one `update_one` of the membership
+document and one `bulk_write` of seven totals, in the inbox transaction.
+Every event of a region increments that region's totals, so concurrent events
+write-conflict on them and the transaction retries; service.py therefore
+applies hours events one at a time per process (retries burn the database's
+time for nothing), while station events run concurrently.
+"""
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from services.common import access
+from services.common.errors import InvalidInput, NotFound
+from services.volunteer import rules, support, teams
+
+
+def ensure_indexes(db):
+    db.totals.create_index([("parent", 1), ("level", 1), ("code", 1)])
+
+
+def _parse(event, minutes_field):
+    data = event.get("data") if isinstance(event, dict) else None
+    if not isinstance(data, dict):
+        raise InvalidInput("hours event without data", fields={"data": ["missing"]})
+    needed = ("volunteer_number", "team_id", "station_id", "division_code", "county", "city",
+              "province", minutes_field)
+    missing = [k for k in needed if data.get(k) in (None, "")]
+    if missing:
+        raise InvalidInput(f"hours event lacks {', '.join(missing)}", fields={k: ["missing"] for k in missing})
+    if not isinstance(data[minutes_field], int) or isinstance(data[minutes_field], bool):
+        raise InvalidInput(f"{minutes_field} must be whole minutes", fields={minutes_field: ["not an integer"]})
+    return data
+
+
+def apply(db, session, data, delta, records):
+    """Add `delta` minutes (and `records` records) of data's volunteer to every total."""
+    number = data["volunteer_number"]
+    member = db.totals_members.find_one({"_id": number}, session=session) or {}
+    places = member.get("places", {})
+    writes, increments = [], {}
+    for level, code, parent in rules.totals_keys(data):
+        key = f"{level}:{code}"
+        _, counted = rules.member_change(places.get(key, 0), delta)
+        increments[f"places.{key}"] = delta
+        writes.append(_total_write(level, code, parent, delta, counted, records))
+    try:
+        db.totals_members.update_one({"_id": number}, {"$inc": increments}, upsert=True, session=session)
+        db.totals.bulk_write(writes, ordered=False, session=session)
+    except (DuplicateKeyError, BulkWriteError):
+        # Two upserts raced to create the same document (STACK.md Trap 3): retry
+        # the transaction, which then finds it.
+        raise support.write_conflict(f"totals of volunteer {number} created meanwhile")
+
+
+def _total_write(level, code, parent, delta, counted, records):
+    return UpdateOne({"_id": f"{level}:{code}"},
+                     {"$inc": {"minutes": delta, "volunteers": counted, "records": records},
+                      "$setOnInsert": {"level": level, "code": code, "parent": parent}},
+                     upsert=True)
+
+
+def apply_approved(db, session, event):
+    data = _parse(event, "minutes")
+    apply(db, session, data, data["minutes"], 1)
+
+
+def apply_corrected(db, session, event):
+    data = _parse(event, "delta_minutes")
+    apply(db, session, data, data["delta_minutes"], 0)
+
+
+# --------------------------------------------------------------------------
+# Questions
+
+def _figures(doc, level, code, name=None):
+    minutes = doc["minutes"] if doc else 0
+    return {"level": level, "code": code, "name": name, "minutes": minutes,
+            "hours": rules.format_hours(minutes),
+            "volunteers": doc["volunteers"] if doc else 0,
+            "records": doc["records"] if doc else 0}
+
+
+def _answer(db, level, code, name=None):
+    doc = db.totals.find_one({"_id": f"{level}:{code}"})
+    answer = _figures(doc, level, code, name)
+    child = rules.CHILD_LEVEL[level]
+    children = []
+    if child:
+        found = list(db.totals.find({"parent": code, "level": child}).sort("code", 1))
+        names = {}
+        if child == "station":
+            names = {s["_id"]: s["name"] for s in db.stations.find(
+                {"_id": {"$in": [c["code"] for c in found]}}, {"name": 1})}
+        elif child == "team":
+            names = {t["_id"]: t["name"] for t in db.teams.find(
+                {"_id": {"$in": [c["code"] for c in found]}}, {"name": 1})}
+        children = [_figures(c, child, c["code"], names.get(c["code"])) for c in found]
+    answer["children"] = children
+    return answer
+
+
+def totals(db, query, caller):
+    """Figures of one region, station, team or volunteer, with its children."""
+    if query.get("region"):
+        region = query["region"]
+        access.ensure_within(caller, region, "region")
+        return _answer(db, rules.REGION_LEVELS[len(region)], region)
+    if query.get("station_id"):
+        station = db.stations.find_one({"_id": query["station_id"]})
+        if station is None:
+            raise NotFound(f"station {query['station_id']} is not known", fields={"station_id": ["unknown station"]})
+        access.ensure_within(caller, station["division_code"], "station_id")
+        return _answer(db, "station", station["_id"], station["name"])
+    if query.get("team_id"):
+        team = teams.load(db, query["team_id"], caller)
+        return _answer(db, "team", team["_id"], team["name"])
+    number = query["volunteer_number"]
+    volunteer = db.volunteers.find_one({"_id": number}, {"region": 1})
+    if volunteer is None:
+        raise NotFound(f"no volunteer {number}", fields={"volunteer_number": ["not found"]})
+    access.ensure_within(caller, volunteer["region"], "volunteer_number")
+    return _answer(db, "volunteer", number)
