@@ -97,6 +97,7 @@ def up():
     env = dict(os.environ)
     env.setdefault("MONGO_URI", config.mongo_uri())
     env["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(RUN, "prometheus")
+    env["GATEWAY_SERVICES"] = ",".join(present_services())
     os.environ.update({"MONGO_URI": env["MONGO_URI"]})
     if "mongo" not in pids and not _port_open("127.0.0.1", config.LOCAL_MONGO_PORT):
         log = open(os.path.join(RUN, "logs", "mongo.log"), "ab")

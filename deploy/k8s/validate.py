@@ -29,7 +29,12 @@ CR_GROUPS = ("rabbitmq.com", "mongodbcommunity.mongodb.com", "cert-manager.io")
 # Secrets the ops team creates by hand (deploy/k8s/README.md "Secrets"):
 # name -> keys the manifests read. Everything else a pod reads must be made
 # by an operator from a resource in the same build.
-EXTERNAL_SECRETS = {"wushe-gateway-token": {"TOKEN_SECRET", "TOKEN_SECRET_PREVIOUS"}}
+EXTERNAL_SECRETS = {
+    "wushe-gateway-token": {"TOKEN_SECRET", "TOKEN_SECRET_PREVIOUS"},
+    # The key of the volunteer service's keyed hash of ID numbers: without it
+    # production would hash with the development key.
+    "wushe-volunteer-pii": {"PII_HASH_KEY"},
+}
 
 DNS1123 = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
