@@ -5,6 +5,8 @@ gateway, and generate the OpenAPI document, so the three never disagree.
 """
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
+from services.common.schemas import PHONE, PageQuerySchema
+
 STATUSES = ("planned", "built", "operating", "suspended", "closed")
 CHECKLIST_ITEMS = ("premises", "equipment", "staff", "rules", "funding", "services")
 CHECKLIST_STATES = ("missing", "partial", "met")
@@ -15,7 +17,6 @@ ROOM_KINDS = ("room", "micro_site")
 TOWNSHIP_CODE = validate.Regexp(r"^\d{9}$", error="must be a 9-digit township-level division code")
 REGION_CODE = validate.Regexp(r"^(\d{2}|\d{4}|\d{6})$",
                               error="must be a province (2), city (4) or county (6) digit code")
-PHONE = validate.Regexp(r"^\+?[0-9][0-9-]{6,19}$", error="must be a phone number")
 CREDIT_CODE = validate.Regexp(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$",
                               error="must be an 18-character unified social credit code")
 
@@ -117,11 +118,6 @@ class RoomCreateSchema(Schema):
                                                 "or community committee code"))
     address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
     opened_on = fields.Date(load_default=None, allow_none=True)
-
-
-class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class StationQuerySchema(PageQuerySchema):

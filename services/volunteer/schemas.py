@@ -9,13 +9,14 @@ shown also as `hours` ("2.50").
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.schemas import PHONE, PageQuerySchema
+
 from services.volunteer import rules
 from services.volunteer.rules import AVAILABILITY, CATEGORIES, MEMBER_ROLES, STATUSES, TEAM_KINDS
 
 REGION_CODE = validate.Regexp(r"^(\d{2}|\d{4}|\d{6}|\d{9})$",
                               error="must be a province (2), city (4), county (6) or township (9) digit code")
 COUNTY_CODE = validate.Regexp(r"^\d{6}$", error="must be a 6-digit county code")
-PHONE = validate.Regexp(r"^\+?[0-9][0-9-]{6,19}$", error="must be a phone number")
 VOLUNTEER_NUMBER = validate.Regexp(r"^V\d{14}$", error="must be a volunteer number (V + 14 digits)")
 IDENT = validate.Length(min=1, max=64)
 CERTIFICATE_NUMBER = r"ZYZM-\d{4}-\d{8}"
@@ -25,11 +26,6 @@ def valid_id_number(value):
     problem = rules.id_number_problem(value)
     if problem:
         raise ValidationError(problem)
-
-
-class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 # ---- volunteers ----
