@@ -103,8 +103,11 @@ class UnitPool:
     def __init__(self):
         import csv
 
+        with open(os.path.join(DIVISIONS, "areas.csv"), encoding="utf-8") as f:
+            county_names = {r["code"]: r["name"] for r in csv.DictReader(f)}
         with open(os.path.join(DIVISIONS, "streets.csv"), encoding="utf-8") as f:
-            rows = [r for r in csv.DictReader(f) if r["provinceCode"] == "34"]
+            rows = [dict(r, county_name=county_names.get(r["areaCode"]))
+                    for r in csv.DictReader(f) if r["provinceCode"] == "34"]
         self.by_county = {}
         for row in rows:
             self.by_county.setdefault(row["areaCode"], []).append(row)

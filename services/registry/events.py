@@ -13,8 +13,8 @@ Published on exchange `registry.events`, routing key = CloudEvents type:
   wushe.registry.station.room_added.v1 / room_removed.v1
   wushe.registry.divisions.imported.v1        a division import changed the hierarchy
 Every station event's data is the station snapshot (stations.snapshot): ids,
-region codes, status and its dated history, counts and `version`; never the
-names or phones of people.
+region codes and names, status and its dated history, counts and `version`;
+never the names or phones of people.
 
 Consumed: the registry's own station events feed the coverage read model.
 """

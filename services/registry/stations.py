@@ -64,6 +64,8 @@ def snapshot(station):
         "city": station["city"],
         "province": station["province"],
         "name": station["name"],
+        "division_name": station["division_name"],
+        **{f"{level}_name": name for level, name in (station.get("region_names") or {}).items()},
         "status": station["status"],
         "status_on": station["history"][-1]["on"],
         "status_history": [{"status": h["status"], "on": h["on"]} for h in station["history"]],
@@ -111,6 +113,9 @@ def create(tx, data, caller):
     rules.check_new_station([s for s in existing if s["status"] in rules.LIVE],
                             data.get("second_station_reason"))
     number = len(existing) + 1
+    # Names travel with the station's events, so consumers can label regions
+    # without reading the registry's divisions.
+    names = {d["level"]: d["name"] for d in divisions.division_path(tx.db, unit["code"])}
     now = utcnow()
     planned_on = data.get("planned_on") or today()
     if planned_on > today():
@@ -122,6 +127,7 @@ def create(tx, data, caller):
         "division_code": unit["code"],
         "division_name": unit["name"],
         "division_kind": unit.get("kind"),
+        "region_names": {level: names.get(level) for level in ("province", "city", "county")},
         "county": unit["county"],
         "city": unit["city"],
         "province": unit["province"],

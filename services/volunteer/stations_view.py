@@ -23,6 +23,7 @@ from services.common.jsonable import jsonable
 from services.volunteer import support
 
 FIELDS = ("division_code", "county", "city", "province", "name", "status")
+NAME_FIELDS = ("division_name", "county_name", "city_name", "province_name")
 
 
 def ensure_indexes(db):
@@ -46,7 +47,9 @@ def apply_station_event(db, session, event):
     """Store the station as the event tells it, if newer. True if applied."""
     data = parse(event)
     doc = {"_id": data["station_id"], "version": data["version"], "seen_at": support.now_ms(),
-           **{k: data[k] for k in FIELDS}}
+           **{k: data[k] for k in FIELDS},
+           # Region names label totals; events from before they were sent lack them.
+           **{k: data.get(k) for k in NAME_FIELDS}}
     current = db.stations.find_one({"_id": doc["_id"]}, {"version": 1}, session=session)
     if current is None:
         try:

@@ -110,6 +110,19 @@ def _figures(doc, level, code, name=None):
             "records": doc["records"] if doc else 0}
 
 
+# level -> (code field, name field) of the stations read model
+REGION_NAME_FIELDS = {"province": ("province", "province_name"), "city": ("city", "city_name"),
+                      "county": ("county", "county_name"),
+                      "township": ("division_code", "division_name")}
+
+
+def region_names(db, level, codes):
+    """{code: name} of regions, as the registry's station events named them."""
+    code_field, name_field = REGION_NAME_FIELDS[level]
+    return {d[code_field]: d[name_field] for d in db.stations.find(
+        {code_field: {"$in": codes}, name_field: {"$ne": None}}, {code_field: 1, name_field: 1})}
+
+
 def _answer(db, level, code, name=None):
     doc = db.totals.find_one({"_id": f"{level}:{code}"})
     answer = _figures(doc, level, code, name)
@@ -118,7 +131,9 @@ def _answer(db, level, code, name=None):
     if child:
         found = list(db.totals.find({"parent": code, "level": child}).sort("code", 1))
         names = {}
-        if child == "station":
+        if child in REGION_NAME_FIELDS:
+            names = region_names(db, child, [c["code"] for c in found])
+        elif child == "station":
             names = {s["_id"]: s["name"] for s in db.stations.find(
                 {"_id": {"$in": [c["code"] for c in found]}}, {"name": 1})}
         elif child == "team":
@@ -134,7 +149,9 @@ def totals(db, query, caller):
     if query.get("region"):
         region = query["region"]
         access.ensure_within(caller, region, "region")
-        return _answer(db, rules.REGION_LEVELS[len(region)], region)
+        level = rules.REGION_LEVELS[len(region)]
+        name = region_names(db, level, [region]).get(region) if level in REGION_NAME_FIELDS else None
+        return _answer(db, level, region, name)
     if query.get("station_id"):
         station = db.stations.find_one({"_id": query["station_id"]})
         if station is None:

@@ -99,6 +99,8 @@ def test_from_registration_to_a_publicly_verified_certificate(api, units):
                       and t, message="county totals")
     assert totals["volunteers"] == 1 and totals["hours"] == "2.50"
     assert [(c["code"], c["minutes"]) for c in totals["children"]] == [(unit["code"], 150)]
+    # Regions carry their names, learnt from the registry's station events.
+    assert totals["name"] == unit["county_name"] and totals["children"][0]["name"] == unit["name"]
     station_totals = ok(staff.get(f"/api/v1/hours/totals?station_id={station['id']}"))
     assert station_totals["children"][0]["name"] == "阳光志愿服务队"
 
