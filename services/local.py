@@ -193,6 +193,62 @@ def load_demo():
                 made += 1
         if made:
             print(f"demo: {made} stations in 合肥市")
+        if "volunteer" in present_services():
+            operating = registry.list_stations({"region": "3401", "status": "operating", "per_page": 1},
+                                               caller=DEMO_CALLER)["items"]
+            if operating:
+                load_volunteer_demo(cluster, operating[0])
+
+
+def _demo_id_number(county, birth, seq):
+    from services.volunteer.rules import id_check_character
+
+    first17 = f"{county}{birth.replace('-', '')}{seq:03d}"
+    return first17 + id_check_character(first17)
+
+
+def load_volunteer_demo(cluster, station):
+    """Volunteers, two teams, an activity and approved hours at one station; only once."""
+    volunteer = cluster.volunteer
+    if volunteer.list_volunteers({"region": station["division_code"], "per_page": 1},
+                                 caller=DEMO_CALLER)["total"]:
+        return
+    deadline = time.monotonic() + 30  # the volunteer service learns stations from events
+    while True:
+        try:
+            volunteer.get_station(station["id"], caller=DEMO_CALLER)
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    people = [("张三丰", "1958-03-01", ["陪伴老人", "理发"]), ("李小梅", "1990-07-12", ["课业辅导"]),
+              ("王建国", "1961-11-30", ["法律咨询"])]
+    numbers = []
+    for seq, (name, birth, skills) in enumerate(people, start=1):
+        registered = volunteer.register_volunteer(
+            {"name": name, "id_number": _demo_id_number(station["county"], birth, seq),
+             "phone": f"1390000000{seq}", "birth_date": birth, "skills": skills,
+             "availability": ["weekend_morning"], "station_id": station["id"]}, caller=DEMO_CALLER)
+        numbers.append(registered["number"])
+    team = volunteer.create_team({"station_id": station["id"], "name": "阳光志愿服务队"},
+                                 caller=DEMO_CALLER)
+    silver = volunteer.create_team({"station_id": station["id"], "name": "银龄互助队",
+                                    "kind": "silver_age", "parent_id": team["id"]}, caller=DEMO_CALLER)
+    for number in numbers:
+        volunteer.add_team_member(team["id"], {"volunteer_number": number}, caller=DEMO_CALLER)
+    volunteer.add_team_member(silver["id"], {"volunteer_number": numbers[0]}, caller=DEMO_CALLER)
+    activity = volunteer.create_activity(
+        {"team_id": team["id"], "title": "重阳节敬老探访", "category": "elderly",
+         "place": f"{station['division_name']}敬老院", "starts_at": "2026-10-29T01:00:00Z",
+         "ends_at": "2026-10-29T05:00:00Z", "capacity": 20}, caller=DEMO_CALLER)
+    for number in numbers:
+        record = volunteer.record_hours(
+            {"volunteer_number": number, "activity_id": activity["id"],
+             "start": "2026-10-29T01:00:00Z", "end": "2026-10-29T03:30:00Z"}, caller=DEMO_CALLER)
+        if number != numbers[-1]:  # one left for an officer to approve
+            volunteer.approve_hours(record["id"], {}, caller=DEMO_CALLER)
+    print(f"demo: {len(numbers)} volunteers, 2 teams, 1 activity with hours at {station['name']}")
 
 
 def down():
