@@ -161,6 +161,8 @@ class RpcPool:
             proxy = self._proxy(timeout)
             proxy.context.clear()
             proxy.context.update(context or {})
+            # Services refuse a request taken up after this (services.common.service.rpc).
+            proxy.context["deadline"] = time.time() + timeout
             try:
                 reply = getattr(getattr(proxy.cluster, service), method).call_async(*args, **kwargs)
             except Exception as exc:

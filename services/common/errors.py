@@ -69,3 +69,11 @@ def from_validation_error(exc):
     messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
     names = ", ".join(sorted(messages)) or "body"
     return InvalidInput(f"invalid input: {names}", fields=messages)
+
+
+@deserialize_to_instance
+class Expired(DomainError):
+    """The caller stopped waiting before the service took the request up."""
+
+    status = 504
+    code = "expired"

@@ -4,7 +4,9 @@ It brings the parts every service has: its database, the outbox and its relay,
 the inbox, request/event tracing with latency metrics, `ping` and
 `replay_events` over RPC, and /healthz, /readyz and /metrics over HTTP.
 """
+import contextvars
 import datetime
+import functools
 import json
 import logging
 import time
@@ -16,17 +18,36 @@ from nameko.rpc import rpc as nameko_rpc
 from nameko.web.handlers import http
 
 from services.common import inbox, logs, metrics
-from services.common.errors import DomainError, InvalidInput
+from services.common.errors import DomainError, Expired, InvalidInput
 from services.common.mongo import ServiceDatabase, service_db
 from services.common.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
+# Clocks of the gateway's and the services' hosts may differ a little.
+CLOCK_SKEW_SECONDS = 2.0
+_deadline = contextvars.ContextVar("deadline", default=None)
+
+
 def rpc(fn):
-    """nameko's @rpc, with domain errors expected: they are answers, not faults,
-    so nameko logs them as warnings. (nameko drops keyword arguments when its
-    decorator is used bare, hence a function rather than functools.partial.)"""
-    return nameko_rpc(expected_exceptions=DomainError)(fn)
+    """nameko's @rpc, with domain errors expected (answers, not faults: nameko logs
+    them as warnings), and refusing requests whose caller's deadline has passed.
+
+    RPC queues are durable: a request sent while no instance runs waits for one.
+    If the caller gave up meanwhile (a 504 at the gateway), doing the work later
+    would change data behind the officer's back; it is refused instead.
+    (nameko drops keyword arguments when its decorator is used bare, hence a
+    function rather than functools.partial.)"""
+
+    @functools.wraps(fn)
+    def within_deadline(self, *args, **kwargs):
+        deadline = _deadline.get()
+        if deadline is not None and time.time() > float(deadline) + CLOCK_SKEW_SECONDS:
+            raise Expired(f"the caller stopped waiting {time.time() - float(deadline):.0f} s ago; "
+                          "nothing was done")
+        return fn(self, *args, **kwargs)
+
+    return nameko_rpc(expected_exceptions=DomainError)(within_deadline)
 
 
 class Tracing(DependencyProvider):
@@ -35,6 +56,7 @@ class Tracing(DependencyProvider):
 
     def worker_setup(self, worker_ctx):
         logs.correlation_id.set(worker_ctx.data.get("request_id"))
+        _deadline.set(worker_ctx.data.get("deadline"))
         logs.event_id.set(None)
         worker_ctx.data["_started"] = time.perf_counter()
 

@@ -179,3 +179,29 @@ def test_logs_follow_one_change_across_services(platform, units):
     lines = wait_for(lambda: (t := traced()) and any(l.get("event_id") for l in t) and t,
                      message="the consumer's log line carrying the request id")
     assert any(l["message"] == "event applied" for l in lines)
+
+
+def test_a_request_the_caller_gave_up_on_is_not_done_later(isolated_platform, units):
+    """RPC queues are durable: a request waits for a stopped service. If the caller
+    has stopped waiting by the time it is taken up, it must change nothing."""
+    from nameko.exceptions import RpcTimeout
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    platform = isolated_platform
+    registry = platform.start_service("registry")
+    import_divisions(division_files(), out=lambda line: None, rpc=platform.rpc())
+    registry.stop()   # nothing consumes rpc-registry now
+    unit = units.township()
+    with ClusterRpcProxy({"AMQP_URI": platform.amqp_uri}, timeout=1,
+                         context_data={"deadline": time.time() + 1}) as cluster:
+        with pytest.raises(RpcTimeout):
+            cluster.registry.create_station({"division_code": unit["code"], "name": "迟到社工站",
+                                             "planned_on": "2026-01-05"}, caller=PROVINCE_ADMIN)
+    time.sleep(3)     # past the deadline and the allowed clock skew
+    restarted = platform.start_service("registry")
+    wait_for(lambda: any("caller stopped waiting" in line.get("message", "")
+                         for line in restarted.log_lines()),
+             message="the queued request to be taken up and refused")
+    with platform.rpc() as cluster:
+        found = cluster.registry.list_stations({"region": unit["code"]}, caller=PROVINCE_ADMIN)
+    assert found["total"] == 0

@@ -2,6 +2,7 @@
 thread, made lazily, context passed by reference, dead connections replaced."""
 import socket
 import threading
+import time
 
 import pytest
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
@@ -120,8 +121,11 @@ def test_proxy_is_lazy_and_reused_in_a_thread(world, pool):
     runner = world.runners[0]
     assert runner.config == {"AMQP_URI": "amqp://guest:guest@127.0.0.1:1/", "serializer": "json"}
     assert runner.timeout == 7
-    # The context dict the proxy holds is rewritten for each call.
-    assert [s[5] for s in world.sent] == [{"request_id": "a"}, {"request_id": "b"}]
+    # The context dict the proxy holds is rewritten for each call, with the
+    # deadline after which services refuse the request (the proxy's timeout).
+    contexts = [s[5] for s in world.sent]
+    assert [c["request_id"] for c in contexts] == ["a", "b"]
+    assert all(0 < c["deadline"] - time.time() <= 7 for c in contexts)
     assert world.sent[0][2:5] == ("get_station", ("s1",), {"caller": {"role": "auditor"}})
 
 
