@@ -35,7 +35,7 @@ class Endpoint:
     """What the OpenAPI document says about one view."""
 
     def __init__(self, roles, summary, description, body, query, response, status, errors,
-                 tags, path_params):
+                 tags, path_params, headers=None, body_content=None, response_content=None):
         self.roles = tuple(roles) if roles is not None else None
         self.summary = summary
         self.description = description
@@ -46,10 +46,14 @@ class Endpoint:
         self.errors = tuple(errors)
         self.tags = tuple(tags)
         self.path_params = dict(path_params or {})
+        self.headers = dict(headers or {})
+        self.body_content = dict(body_content or {})
+        self.response_content = dict(response_content or {})
 
 
 def endpoint(*, roles, summary, description=None, body=None, query=None, response=None,
-             status=200, errors=(), tags=(), path_params=None):
+             status=200, errors=(), tags=(), path_params=None, headers=None, body_content=None,
+             response_content=None):
     """Mark a view as an API endpoint (see the module docstring).
 
     roles: the roles allowed (gateway.auth.ALL_ROLES, OFFICERS, ...), or None for
@@ -61,11 +65,15 @@ def endpoint(*, roles, summary, description=None, body=None, query=None, respons
     errors: extra statuses the service may answer (404 and 409 typically).
     path_params: {name: OpenAPI schema dict} for the path's variables (string
         by default).
+    headers: {name: description} of request headers the view reads (documented
+        as optional header parameters, e.g. Idempotency-Key).
+    body_content / response_content: {media type: OpenAPI schema dict} for
+        bodies that are not JSON (an uploaded sheet, a CSV or Excel download).
     """
 
     def decorate(view):
         meta = Endpoint(roles, summary, description, body, query, response, status, errors,
-                        tags, path_params)
+                        tags, path_params, headers, body_content, response_content)
 
         @functools.wraps(view)
         def wrapper(**path_args):

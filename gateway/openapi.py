@@ -31,6 +31,7 @@ ERROR_RESPONSES = {
     404: ("NotFound", "No such resource (in the caller's region)."),
     409: ("Conflict", "The request contradicts the current state; `details` says what is "
                       "allowed."),
+    413: ("PayloadTooLarge", "The upload has more rows or bytes than one request may carry."),
     502: ("UpstreamError", "A service failed while handling the request."),
     503: ("ServiceUnavailable", "A service or the message broker is not reachable."),
     504: ("UpstreamTimeout", "A service did not answer in time."),
@@ -114,11 +115,18 @@ def _operation(rule, meta):
         parameters.append({"in": "path", "name": name, "required": True, "schema": schema})
     if meta.query is not None:
         parameters.append({"in": "query", "schema": meta.query})
+    for name, header_description in meta.headers.items():
+        parameters.append({"in": "header", "name": name, "required": False,
+                           "description": header_description, "schema": {"type": "string"}})
     if parameters:
         op["parameters"] = parameters
+    content = {}
     if meta.body is not None:
-        op["requestBody"] = {"required": True,
-                             "content": {"application/json": {"schema": meta.body}}}
+        content["application/json"] = {"schema": meta.body}
+    for media_type, schema in meta.body_content.items():
+        content[media_type] = {"schema": copy.deepcopy(schema)}
+    if content:
+        op["requestBody"] = {"required": True, "content": content}
 
     if meta.status == 204:
         op["responses"]["204"] = {"description": "Done; no content."}
@@ -126,6 +134,8 @@ def _operation(rule, meta):
         success = {"description": "Created." if meta.status == 201 else "OK."}
         if meta.response is not None:
             success["content"] = {"application/json": {"schema": copy.deepcopy(meta.response)}}
+        for media_type, schema in meta.response_content.items():
+            success.setdefault("content", {})[media_type] = {"schema": copy.deepcopy(schema)}
         if meta.status == 201:
             success["headers"] = {"Location": {"description": "URL of the new resource, when "
                                                               "it has one.",
@@ -133,7 +143,7 @@ def _operation(rule, meta):
         op["responses"][str(meta.status)] = success
 
     statuses = set(meta.errors)
-    if meta.body is not None or meta.query is not None or meta.path_params:
+    if meta.body is not None or meta.body_content or meta.query is not None or meta.path_params:
         statuses.add(400)
     if meta.roles is not None:
         statuses.update((401, 403, 502, 503, 504))

@@ -40,6 +40,18 @@ EXPORT = ("`format=csv` (UTF-8 with BOM, opens in Excel) or `format=xlsx`; answe
           "download (Content-Disposition). Personal data is masked unless the caller's role "
           "needs it; ID numbers are always masked. At most 20,000 rows: narrow the region.")
 
+IDEMPOTENCY_HEADER = {"Idempotency-Key": "Any 1-200 printable characters; the same key sent "
+                                         "again returns the first answer instead of recording "
+                                         "twice."}
+SHEET_BODY = {
+    "text/csv": {"type": "string"},
+    exports.XLSX_TYPE: {"type": "string", "format": "binary"},
+    "multipart/form-data": {"type": "object", "required": ["file"],
+                            "properties": {"file": {"type": "string", "format": "binary"}}},
+}
+FILE_DOWNLOAD = {"text/csv": {"type": "string"},
+                 exports.XLSX_TYPE: {"type": "string", "format": "binary"}}
+
 
 def _idempotency_key():
     key = request.headers.get("Idempotency-Key")
@@ -78,6 +90,7 @@ def lookup_volunteer(body):
 
 @bp.get("/volunteers/export")
 @endpoint(roles=ALL_ROLES, query=VolunteerExportQuerySchema, tags=("volunteers",),
+          response_content=FILE_DOWNLOAD,
           summary="Export the volunteer list as CSV or Excel", description=EXPORT)
 def export_volunteers(query):
     result = call(SERVICE, "export_volunteers", query)
@@ -178,7 +191,7 @@ def get_activity(activity_id):
 
 @bp.post("/hours")
 @endpoint(roles=STATION_WORKERS, body=HoursRecordSchema, response=HoursRecordViewSchema,
-          status=201, errors=(404, 409), tags=("hours",),
+          status=201, errors=(404, 409), tags=("hours",), headers=IDEMPOTENCY_HEADER,
           summary="Record a volunteer's hours at an activity (status recorded)",
           description="Refused with a 409 naming the conflicting record "
                       "(`details.conflicting_record`) when the time overlaps another record of "
@@ -207,7 +220,8 @@ def _upload():
 
 
 @bp.post("/hours/import")
-@endpoint(roles=STATION_WORKERS, response=ImportReportSchema, errors=(409,), tags=("hours",),
+@endpoint(roles=STATION_WORKERS, response=ImportReportSchema, errors=(409, 413), tags=("hours",),
+          headers=IDEMPOTENCY_HEADER, body_content=SHEET_BODY,
           summary="Import hour records from a CSV or Excel sheet",
           description="The sheet is the request body (`Content-Type: text/csv` or "
                       "`application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`) or "
@@ -231,6 +245,7 @@ def list_hours(query):
 
 @bp.get("/hours/export")
 @endpoint(roles=ALL_ROLES, query=HoursExportQuerySchema, tags=("hours",),
+          response_content=FILE_DOWNLOAD,
           summary="Export hour records as CSV or Excel", description=EXPORT)
 def export_hours(query):
     result = call(SERVICE, "export_hours", query)

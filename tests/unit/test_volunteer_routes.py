@@ -244,3 +244,15 @@ def test_a_sheet_too_large_is_a_413(client, rpc):
     assert r.status_code == 413
     assert r.get_json()["error"]["code"] == "payload_too_large"
     assert "file" in r.get_json()["error"]["fields"]
+
+
+def test_openapi_shows_idempotency_header_sheet_uploads_and_downloads(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    record = document["paths"]["/api/v1/hours"]["post"]
+    assert {"in": "header", "name": "Idempotency-Key"}.items() <= next(
+        p for p in record["parameters"] if p.get("name") == "Idempotency-Key").items()
+    upload = document["paths"]["/api/v1/hours/import"]["post"]["requestBody"]["content"]
+    assert {"text/csv", "multipart/form-data",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} <= set(upload)
+    download = document["paths"]["/api/v1/hours/export"]["get"]["responses"]["200"]["content"]
+    assert "text/csv" in download
