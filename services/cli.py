@@ -89,8 +89,6 @@ def _dead_letters(args):
 
 
 def _replay(args):
-    from services.common.access import SYSTEM  # noqa: F401  (replay is an operator act)
-
     with _rpc() as cluster:
         count = getattr(cluster, args.service).replay_events(args.since, args.queue, args.type or None)
     print(f"replayed {count} {args.service} events since {args.since} to {args.queue}")
