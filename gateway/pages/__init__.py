@@ -1,5 +1,5 @@
 """Server-rendered web pages for officers: a token page, coverage, stations, a station,
-staffing gaps. The pages are static HTML with a little vanilla JS that calls the
+staffing gaps, volunteer hour totals; and, for anyone, certificate verification. The pages are static HTML with a little vanilla JS that calls the
 JSON API with the token kept in localStorage; nothing is loaded from elsewhere.
 """
 from flask import Blueprint, render_template
@@ -30,3 +30,14 @@ def station(station_id):
 @bp.get("/ui/staffing-gaps")
 def staffing_gaps():
     return render_template("gaps.html", page="gaps")
+
+
+@bp.get("/ui/hours")
+def hours():
+    return render_template("hours.html", page="hours")
+
+
+@bp.get("/verify")
+def verify_certificate():
+    """Public: anyone holding a certificate number checks it (no token)."""
+    return render_template("verify.html", page="verify")

@@ -198,7 +198,7 @@ def test_api_docs_page(client):
 # ---- web pages ----
 
 @pytest.mark.parametrize("path", ["/", "/ui/coverage", "/ui/stations", "/ui/stations/st-1",
-                                  "/ui/staffing-gaps"])
+                                  "/ui/staffing-gaps", "/ui/hours", "/verify"])
 def test_pages_render_without_external_resources(client, path):
     r = client.get(path)
     assert r.status_code == 200
