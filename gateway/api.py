@@ -129,7 +129,7 @@ def json_object():
                          fields={"_schema": ["missing request body; send a JSON object"]})
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise BadRequest("the request body is not valid JSON", code="invalid_json",
                          fields={"_schema": [f"invalid JSON: {exc}"]})
     if not isinstance(data, dict):

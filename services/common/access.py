@@ -55,6 +55,16 @@ def actor(caller):
     return f"{caller.get('role')}:{caller.get('sub') or '-'}"
 
 
+def mask_name(name):
+    """张三丰 -> 张*丰, 李四 -> 李*, 欧阳小明 -> 欧**明."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return "*" * len(name)
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
 def mask_phone(phone):
     if not phone:
         return phone

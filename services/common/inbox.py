@@ -36,6 +36,11 @@ INBOX_ARGUMENTS = {
     "x-queue-type": "quorum",
     "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
     "x-delivery-limit": DELIVERY_LIMIT,
+    # Quorum queues dead-letter at most once by default: a letter moved while
+    # the dead-letter queue is unavailable (a leader election) would be lost.
+    # At-least-once needs reject-publish overflow.
+    "x-dead-letter-strategy": "at-least-once",
+    "x-overflow": "reject-publish",
 }
 DEAD_LETTER_ARGUMENTS = {"x-queue-type": "quorum"}
 

@@ -12,9 +12,10 @@ import logging
 import time
 
 import kombu
+from kombu import Queue
 from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
-from nameko.rpc import rpc as nameko_rpc
+from nameko.rpc import RPC_QUEUE_TEMPLATE, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.web.handlers import http
 
 from services.common import inbox, logs, metrics
@@ -23,6 +24,29 @@ from services.common.mongo import ServiceDatabase, service_db
 from services.common.outbox import Outbox
 
 log = logging.getLogger(__name__)
+
+RPC_QUEUE_ARGUMENTS = {"x-queue-type": "quorum"}
+
+
+def rpc_queue(service, exchange):
+    """A service's RPC queue: a replicated quorum queue, not nameko's classic one,
+    which in a RabbitMQ 4 cluster lives on one node and goes with it."""
+    return Queue(RPC_QUEUE_TEMPLATE.format(service), exchange=exchange,
+                 routing_key=f"{service}.*", durable=True, queue_arguments=RPC_QUEUE_ARGUMENTS)
+
+
+class QuorumRpcConsumer(RpcConsumer):
+    def setup(self):
+        if self.queue is None:
+            self.queue = rpc_queue(self.container.service_name,
+                                   get_rpc_exchange(self.container.config))
+            self.queue_consumer.register_provider(self)
+            self._registered = True
+
+
+class QuorumRpc(Rpc):
+    rpc_consumer = QuorumRpcConsumer()
+
 
 # Clocks of the gateway's and the services' hosts may differ a little.
 CLOCK_SKEW_SECONDS = 2.0
@@ -47,7 +71,7 @@ def rpc(fn):
                           "nothing was done")
         return fn(self, *args, **kwargs)
 
-    return nameko_rpc(expected_exceptions=DomainError)(within_deadline)
+    return QuorumRpc.decorator(expected_exceptions=DomainError)(within_deadline)
 
 
 class Tracing(DependencyProvider):

@@ -1,5 +1,4 @@
 """The registry's domain rules, free of storage so they are easy to test and read."""
-import datetime
 
 from services.common.errors import Conflict, InvalidInput
 
@@ -51,7 +50,7 @@ def check_transition(current, to, on, history, today):
     if last_on and on.isoformat() < last_on:
         raise InvalidInput(f"on must not be before the last change ({last_on})",
                            fields={"on": [f"before the last change on {last_on}"]})
-    if on > today + datetime.timedelta(days=1):
+    if on > today:
         raise InvalidInput("on must not be in the future", fields={"on": ["in the future"]})
 
 

@@ -41,6 +41,9 @@ class RegistryService(WusheService):
         regions = divisions.recount_units(self.db)
         changed = summary.get("inserted", 0) + summary.get("updated", 0)
         if changed:
+            # A unit whose kind changed (say, renamed to a development zone)
+            # must leave or join the coverage rates now, not at its next event.
+            coverage.resync_kinds(self.db)
             self._record(lambda tx: tx.emit("divisions.imported", "divisions",
                                             {**summary, "regions": regions}))
         return {**summary, "regions": regions}

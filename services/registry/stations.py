@@ -48,10 +48,10 @@ def view(station, caller):
     out = {k: v for k, v in station.items() if k not in ("_id",)}
     out["id"] = station["_id"]
     out["allowed_transitions"] = list(rules.TRANSITIONS[station["status"]])
-    out["staff"] = [
-        {**member, "phone": member.get("phone") if show_personal else access.mask_phone(member.get("phone"))}
-        for member in station.get("staff", [])
-    ]
+    out["staff"] = [member if show_personal else
+                    {**member, "name": access.mask_name(member["name"]),
+                     "phone": access.mask_phone(member.get("phone"))}
+                    for member in station.get("staff", [])]
     return jsonable(out)
 
 

@@ -205,3 +205,17 @@ def test_a_request_the_caller_gave_up_on_is_not_done_later(isolated_platform, un
     with platform.rpc() as cluster:
         found = cluster.registry.list_stations({"region": unit["code"]}, caller=PROVINCE_ADMIN)
     assert found["total"] == 0
+
+
+def test_every_platform_queue_is_a_replicated_quorum_queue(platform):
+    """What the cluster relies on: RPC queues and inboxes survive a broker node,
+    and dead letters are moved at least once."""
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "-p", platform.vhost, "name", "type", "arguments",
+         "--formatter", "json"], capture_output=True, text=True, check=True, timeout=60)
+    queues = {q["name"]: q for q in json.loads(listing.stdout)}
+    for name in ("rpc-registry", "registry.inbox", "wushe.dead-letters"):
+        assert queues[name]["type"] == "quorum", queues[name]
+    arguments = {name: value for name, _type, value in queues["registry.inbox"]["arguments"]}
+    assert arguments["x-dead-letter-strategy"] == "at-least-once"
+    assert arguments["x-overflow"] == "reject-publish"

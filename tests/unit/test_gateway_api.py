@@ -313,6 +313,7 @@ def test_invalid_body_names_field(client, rpc, body, field):
 
 @pytest.mark.parametrize("data,code", [
     (b"{not json", "invalid_json"),
+    (b"[" * 100_000 + b"]" * 100_000, "invalid_json"),   # nested too deep for the parser
     (b"[1, 2]", "invalid_input"),
     (b'"text"', "invalid_input"),
     (b"", "invalid_input"),
@@ -341,6 +342,7 @@ def test_empty_patch_is_400(client, rpc):
 
 @pytest.mark.parametrize("query,field", [
     ("page=0", "page"), ("page=two", "page"), ("per_page=501", "per_page"),
+    ("page=100000000000000000", "page"),
     ("status=open", "status"), ("region=3", "region"), ("sort=name", "sort"),
     ("page=1&page=2", "page"),
 ])
