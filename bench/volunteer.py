@@ -211,8 +211,7 @@ class Province:
                     "division_code": township, "county": township[:6], "city": township[:4],
                     "province": "35"}
             places = {}
-            for level, code, parent in rules.totals_keys(data):
-                key = f"{level}:{code}"
+            for key, level, code, parent in rules.totals_keys(data):
                 doc = sums.setdefault(key, {"_id": key, "level": level, "code": code, "parent": parent,
                                             "minutes": 0, "volunteers": 0, "records": 0})
                 doc["minutes"] += minutes

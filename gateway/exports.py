@@ -12,6 +12,10 @@ a download:
 Text a spreadsheet would take for a formula stays text (CSV injection): in CSV
 a cell starting with = + - @, tab or CR is prefixed with a quote; in XLSX such
 a cell is written as a string cell, never as a formula. Numbers stay numbers.
+
+XLSX cannot hold control characters other than tab, LF and CR: they are
+dropped from the cell (services refuse them in new text; older rows may hold
+some), rather than failing the whole download.
 """
 import csv
 import datetime
@@ -32,6 +36,10 @@ def safe_cell(value):
 
 
 def _xlsx_cell(sheet, value):
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     if isinstance(value, str) and value.startswith("="):
         from openpyxl.cell import WriteOnlyCell
 

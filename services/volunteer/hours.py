@@ -25,6 +25,9 @@ Decisions
   against every rule (rules.check_record and friends) in one transaction, in
   order, each against the volunteer's slots plus those accepted before it. A
   single `POST /hours` is a batch of one; an import is batches of 500 rows.
+  An item is refused alone, never its batch: even a time outside the years
+  2000-2100 (refused by the schemas and the sheet reader already) is a 400
+  for that item only.
 * Races: before reading the slots the transaction increments `hours_seq` on
   every volunteer involved, so two transactions recording for one volunteer
   write-conflict and `with_transaction` retries the loser, which then sees the
@@ -190,6 +193,17 @@ def _slots_around(tx, numbers, start, end):
     return by_volunteer
 
 
+def _whole_minutes(item):
+    """(start, end) in whole UTC minutes, or the InvalidInput refusing a time
+    outside the service's years (callers check them too; a batch must not fail
+    for one item whatever its caller let through)."""
+    try:
+        rules.check_years(start=item["start"], end=item["end"])
+    except InvalidInput as refusal:
+        return refusal
+    return rules.to_minute(item["start"]), rules.to_minute(item["end"])
+
+
 def record_batch(tx, items, caller, source="api", now=None, tolerance=None):
     """Record every item that meets the rules. items: [{volunteer_number,
     activity_id, start, end, note}] (aware datetimes). Returns one outcome per
@@ -210,15 +224,19 @@ def record_batch(tx, items, caller, source="api", now=None, tolerance=None):
         _serialise(tx, set(known))
     activities = {a["_id"]: a for a in db.activities.find(
         {"_id": {"$in": sorted({it["activity_id"] for it in items})}}, session=session)}
-    times = [(rules.to_minute(it["start"]), rules.to_minute(it["end"])) for it in items]
-    slots = _slots_around(tx, set(known), min(t[0] for t in times), max(t[1] for t in times)) \
-        if known else {}
+    times = [_whole_minutes(it) for it in items]
+    spans = [t for t in times if not isinstance(t, InvalidInput)]
+    slots = _slots_around(tx, set(known), min(t[0] for t in spans), max(t[1] for t in spans)) \
+        if known and spans else {}
     pairs = sorted({f"{it['activity_id']}:{it['volunteer_number']}" for it in items})
     live = {p["_id"]: p["live"] for p in db.participants.find({"_id": {"$in": pairs}}, session=session)}
 
     outcomes, records, joined = [], [], {}
-    for item, (start, end) in zip(items, times):
+    for item, span in zip(items, times):
         try:
+            if isinstance(span, InvalidInput):
+                raise span
+            start, end = span
             activity = activities.get(item["activity_id"])
             if activity is None:
                 raise NotFound(f"no activity {item['activity_id']}", fields={"activity_id": ["not found"]})

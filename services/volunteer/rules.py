@@ -10,7 +10,9 @@ corrections. What that means here:
   must equal the birth date given. The number is kept only as a keyed hash
   (for matching) and a masked form (first 6 and last 4 characters).
 * Hours are whole minutes (integers; never floats). Times are truncated to the
-  minute. A record's service date (服务日期) is the civil date of its start in
+  minute. Times and dates lie in the years 2000-2100 (birth dates 1900-2100):
+  a 400 naming the field otherwise, an import row rejected with that reason.
+  A record's service date (服务日期) is the civil date of its start in
   Asia/Shanghai; the 24-hour rule counts the minutes of one volunteer's live
   records by service date, as the national system counts hours per day.
 * A record is refused (409 naming what it conflicts with) when its time
@@ -21,10 +23,13 @@ corrections. What that means here:
   tolerance; when the volunteer is not registered; when the activity is full.
 * Silver-age teams (银龄志愿服务队) take members aged 60 or over on the day they
   join.
+* Free text (names, titles, places, notes, reasons, skills) holds no control
+  characters; descriptions may break lines (text_problem).
 """
 import datetime
 import hashlib
 import hmac
+import re
 from zoneinfo import ZoneInfo
 
 from nameko.exceptions import deserialize_to_instance
@@ -137,6 +142,22 @@ def mask_name(name):
 
 
 # --------------------------------------------------------------------------
+# Free text
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")                           # every control character
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")   # all but tab, LF, CR
+
+
+def text_problem(value, lines=False):
+    """Why free text is refused, or None: names, titles, places, notes and
+    reasons hold no control characters (no one types them, and an Excel export
+    cannot hold most of them); descriptions (`lines`) may hold tabs and line breaks."""
+    if (_CONTROL_BUT_LINES if lines else _CONTROL).search(value):
+        return "must not contain control characters"
+    return None
+
+
+# --------------------------------------------------------------------------
 # Numbers
 
 def volunteer_number(county, seq):
@@ -174,6 +195,25 @@ def check_member_age(kind, volunteer_number_, birth_date, joined_on):
 
 # --------------------------------------------------------------------------
 # Time
+
+# The years the service's times and dates lie in (birth dates reach back to
+# 1900): years 1 and 9999 are valid ISO 8601, but converting between UTC and
+# China time, or looking a day either side, would leave Python's calendar.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def years_problem(moment, first=FIRST_YEAR, last=LAST_YEAR):
+    """Why a date or time (its year as written) lies outside first-last, or None."""
+    return None if first <= moment.year <= last else f"must lie in the years {first}-{last}"
+
+
+def check_years(**moments):
+    """A 400 naming every time outside the service's years: check_years(start=..., end=...)."""
+    problems = {name: [problem] for name, moment in moments.items() if (problem := years_problem(moment))}
+    if problems:
+        raise InvalidInput(f"{', '.join(problems)} must lie in the years {FIRST_YEAR}-{LAST_YEAR}",
+                           fields=problems)
+
 
 def china_date(moment):
     return moment.astimezone(CHINA).date()
@@ -316,15 +356,24 @@ CHILD_LEVEL = {"province": "city", "city": "county", "county": "township",
 
 
 def totals_keys(data):
-    """(level, code, parent) of every total one hours event counts toward."""
+    """(id, level, code, parent) of every total one hours event counts toward.
+
+    A team counts twice: `team:<team>` holds all its hours wherever they were
+    served (no parent; the `team_id` question), and `team:<team>@<station>` its
+    hours at the activity's station, a child of that station. A team may hold
+    activities at stations other than its own (activities.py), so no single
+    station is the team's parent."""
+    number, team, station = data["volunteer_number"], data["team_id"], data["station_id"]
+    township, county, city, province = data["division_code"], data["county"], data["city"], data["province"]
     return [
-        ("volunteer", data["volunteer_number"], None),
-        ("team", data["team_id"], data["station_id"]),
-        ("station", data["station_id"], data["division_code"]),
-        ("township", data["division_code"], data["county"]),
-        ("county", data["county"], data["city"]),
-        ("city", data["city"], data["province"]),
-        ("province", data["province"], None),
+        (f"volunteer:{number}", "volunteer", number, None),
+        (f"team:{team}", "team", team, None),
+        (f"team:{team}@{station}", "team", team, station),
+        (f"station:{station}", "station", station, township),
+        (f"township:{township}", "township", township, county),
+        (f"county:{county}", "county", county, city),
+        (f"city:{city}", "city", city, province),
+        (f"province:{province}", "province", province, None),
     ]
 
 

@@ -5,7 +5,10 @@ query strings in the gateway, and generate the OpenAPI document.
 
 Times are ISO 8601 with an offset (`2026-05-01T09:00:00+08:00`, answered in
 UTC with `Z`); dates are `YYYY-MM-DD`; hours are whole minutes (`minutes`),
-shown also as `hours` ("2.50").
+shown also as `hours` ("2.50"). Every time and date lies in the years
+2000-2100 (`in_years`; birth dates 1900-2100), and free text (names, titles,
+places, notes, reasons, skills) holds no control characters (`free_text`;
+descriptions may break lines): otherwise a 400 naming the field.
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -28,19 +31,41 @@ def valid_id_number(value):
         raise ValidationError(problem)
 
 
+def in_years(first=rules.FIRST_YEAR, last=rules.LAST_YEAR):
+    """A validator of a date or time: its year in first-last (rules.years_problem)."""
+    def check(value):
+        problem = rules.years_problem(value, first, last)
+        if problem:
+            raise ValidationError(problem)
+    return check
+
+
+YEARS = in_years()
+
+
+def free_text(max, min=None, lines=False):
+    """The validators of a free-text field: its length and no control characters
+    (rules.text_problem; `lines`: tabs and line breaks allowed)."""
+    def check(value):
+        problem = rules.text_problem(value, lines)
+        if problem:
+            raise ValidationError(problem)
+    return [validate.Length(min=min, max=max), check]
+
+
 # ---- volunteers ----
 
 class VolunteerCreateSchema(Schema):
     """Real-name registration (实名注册)."""
-    name = fields.String(required=True, validate=validate.Length(min=2, max=60))
+    name = fields.String(required=True, validate=free_text(min=2, max=60))
     id_number = fields.String(required=True, validate=valid_id_number, metadata={
         "description": "18-character resident ID number. Kept only as a keyed hash (for "
                        "matching) and masked; never shown in full or put in an event.",
         "example": "34010219580301123X"})
     phone = fields.String(required=True, validate=PHONE)
-    birth_date = fields.Date(required=True, metadata={
+    birth_date = fields.Date(required=True, validate=in_years(1900), metadata={
         "description": "Must equal the birth date in the ID number."})
-    skills = fields.List(fields.String(validate=validate.Length(min=1, max=30)),
+    skills = fields.List(fields.String(validate=free_text(min=1, max=30)),
                          load_default=list, validate=validate.Length(max=20))
     availability = fields.List(fields.String(validate=validate.OneOf(AVAILABILITY)),
                                load_default=list, validate=validate.Length(max=len(AVAILABILITY)))
@@ -63,9 +88,9 @@ class VolunteerCreateSchema(Schema):
 
 
 class VolunteerUpdateSchema(Schema):
-    name = fields.String(validate=validate.Length(min=2, max=60))
+    name = fields.String(validate=free_text(min=2, max=60))
     phone = fields.String(validate=PHONE)
-    skills = fields.List(fields.String(validate=validate.Length(min=1, max=30)),
+    skills = fields.List(fields.String(validate=free_text(min=1, max=30)),
                          validate=validate.Length(max=20))
     availability = fields.List(fields.String(validate=validate.OneOf(AVAILABILITY)),
                                validate=validate.Length(max=len(AVAILABILITY)))
@@ -119,11 +144,11 @@ class VolunteerSchema(Schema):
 
 class TeamCreateSchema(Schema):
     station_id = fields.String(required=True, validate=IDENT)
-    name = fields.String(required=True, validate=validate.Length(min=2, max=60))
+    name = fields.String(required=True, validate=free_text(min=2, max=60))
     kind = fields.String(load_default="general", validate=validate.OneOf(TEAM_KINDS), metadata={
         "description": "silver_age teams (银龄) take members 60 or over; party_member (党员) ..."})
     parent_id = fields.String(load_default=None, allow_none=True, validate=IDENT)
-    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    description = fields.String(load_default=None, allow_none=True, validate=free_text(max=500, lines=True))
 
 
 class TeamQuerySchema(PageQuerySchema):
@@ -134,7 +159,7 @@ class TeamQuerySchema(PageQuerySchema):
 
 class TeamMemberCreateSchema(Schema):
     volunteer_number = fields.String(required=True, validate=VOLUNTEER_NUMBER)
-    joined_on = fields.Date(load_default=None, allow_none=True, metadata={
+    joined_on = fields.Date(load_default=None, allow_none=True, validate=YEARS, metadata={
         "description": "Defaults to today (China time); the silver-age rule is checked on it."})
     role = fields.String(load_default="member", validate=validate.OneOf(MEMBER_ROLES))
 
@@ -167,14 +192,14 @@ class ActivityCreateSchema(Schema):
     team_id = fields.String(required=True, validate=IDENT)
     station_id = fields.String(load_default=None, allow_none=True, validate=IDENT, metadata={
         "description": "Where it takes place; defaults to the team's station."})
-    title = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    title = fields.String(required=True, validate=free_text(min=2, max=120))
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
-    place = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    place = fields.String(required=True, validate=free_text(min=2, max=200))
+    starts_at = fields.AwareDateTime(required=True, validate=YEARS)
+    ends_at = fields.AwareDateTime(required=True, validate=YEARS)
     capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=100_000), metadata={
         "description": "How many volunteers may record hours there."})
-    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    description = fields.String(load_default=None, allow_none=True, validate=free_text(max=1000, lines=True))
 
     @validates_schema
     def window(self, data, **kwargs):
@@ -215,9 +240,9 @@ class ActivitySchema(Schema):
 class HoursRecordSchema(Schema):
     volunteer_number = fields.String(required=True, validate=VOLUNTEER_NUMBER)
     activity_id = fields.String(required=True, validate=IDENT)
-    start = fields.AwareDateTime(required=True)
-    end = fields.AwareDateTime(required=True)
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    start = fields.AwareDateTime(required=True, validate=YEARS)
+    end = fields.AwareDateTime(required=True, validate=YEARS)
+    note = fields.String(load_default=None, allow_none=True, validate=free_text(max=500))
 
     @validates_schema
     def in_order(self, data, **kwargs):
@@ -226,18 +251,18 @@ class HoursRecordSchema(Schema):
 
 
 class HoursApproveSchema(Schema):
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    note = fields.String(load_default=None, allow_none=True, validate=free_text(max=500))
 
 
 class HoursRejectSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+    reason = fields.String(required=True, validate=free_text(min=2, max=500))
 
 
 class HoursCorrectionSchema(Schema):
     """A compensating record for an approved one: its replacement time, or cancel."""
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
-    start = fields.AwareDateTime(load_default=None, allow_none=True)
-    end = fields.AwareDateTime(load_default=None, allow_none=True)
+    reason = fields.String(required=True, validate=free_text(min=2, max=500))
+    start = fields.AwareDateTime(load_default=None, allow_none=True, validate=YEARS)
+    end = fields.AwareDateTime(load_default=None, allow_none=True, validate=YEARS)
     cancel = fields.Boolean(load_default=False, metadata={
         "description": "True: the hours were not served at all (the record's minutes are taken back)."})
 
@@ -258,7 +283,7 @@ class HoursCorrectionSchema(Schema):
 class HoursBatchApproveSchema(Schema):
     ids = fields.List(fields.String(validate=IDENT), required=True,
                       validate=validate.Length(min=1, max=500))
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    note = fields.String(load_default=None, allow_none=True, validate=free_text(max=500))
 
 
 class HoursQuerySchema(PageQuerySchema):
@@ -269,9 +294,9 @@ class HoursQuerySchema(PageQuerySchema):
     volunteer_number = fields.String(load_default=None, allow_none=True, validate=VOLUNTEER_NUMBER)
     status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(STATUSES))
     kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("record", "correction")))
-    date_from = fields.Date(load_default=None, allow_none=True,
+    date_from = fields.Date(load_default=None, allow_none=True, validate=YEARS,
                             metadata={"description": "Service dates from (inclusive)."})
-    date_to = fields.Date(load_default=None, allow_none=True,
+    date_to = fields.Date(load_default=None, allow_none=True, validate=YEARS,
                           metadata={"description": "Service dates up to (inclusive)."})
 
 
@@ -368,8 +393,8 @@ class TotalsSchema(TotalsFiguresSchema):
 
 class CertificateCreateSchema(Schema):
     volunteer_number = fields.String(required=True, validate=VOLUNTEER_NUMBER)
-    period_from = fields.Date(required=True, data_key="from")
-    period_to = fields.Date(required=True, data_key="to")
+    period_from = fields.Date(required=True, data_key="from", validate=YEARS)
+    period_to = fields.Date(required=True, data_key="to", validate=YEARS)
     station_id = fields.String(load_default=None, allow_none=True, validate=IDENT, metadata={
         "description": "The issuing station, named on the certificate."})
 

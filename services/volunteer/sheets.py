@@ -9,7 +9,9 @@ ignored):
     note              备注            (optional)
 
 Times: ISO 8601 (`2026-05-01T09:00:00+08:00`), or without an offset
-(`2026-05-01 09:00`, `2026/5/1 9:00`), then China time; Excel date cells too.
+(`2026-05-01 09:00`, `2026/5/1 9:00`), then China time; Excel date cells too;
+in the years 2000-2100 (rules.FIRST_YEAR-LAST_YEAR). Notes hold no control
+characters. A row breaking either is rejected with its reason.
 CSV files may be UTF-8 (with or without BOM) or GB18030/GBK, as Excel saves
 them in China. The first non-empty row is the header; empty rows are skipped;
 row numbers in the report are the sheet's (the header's is 1 if it is first).
@@ -176,6 +178,9 @@ def parse_time(value):
                 moment = moment.replace(tzinfo=datetime.timezone(sign * delta))
     else:
         raise ValueError("not a date and time")
+    problem = rules.years_problem(moment)
+    if problem:
+        raise ValueError(problem)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=rules.CHINA)
     return moment
@@ -224,5 +229,7 @@ def parse_row(values):
     note = _text(values.get("note"))
     if len(note) > 500:
         problems["note"] = ["at most 500 characters"]
+    elif problem := rules.text_problem(note):
+        problems["note"] = [problem]
     item["note"] = note or None
     return (None, problems) if problems else (item, None)

@@ -9,12 +9,18 @@ Read model
     totals:  {_id: "county:340102", level, code, parent,     # parent: the next level up
               minutes, volunteers, records}
     totals_members: {_id: "V34010200000001",                 # one per volunteer
-                     places: {"volunteer:V...": 90, "team:T1": 60, "station:...": 60,
-                              "township:340102001": 60, "county:340102": 90, ...}}
+                     places: {"volunteer:V...": 90, "team:T1": 60, "team:T1@<station>": 60,
+                              "station:...": 60, "township:340102001": 60, "county:340102": 90, ...}}
+
+A team has two totals (rules.totals_keys): `team:T1`, all its hours wherever
+served, with no parent (the `team_id` question), and `team:T1@<station>`, its
+hours at one station (level team, code T1, parent the station), which is what
+that station lists among its children. A team may hold activities at other
+stations than its own, so one team total under one station would be wrong.
 
 `wushe.volunteer.hours.approved.v1` adds the record's `minutes` (and one
 record); `wushe.volunteer.hours.corrected.v1` adds its `delta_minutes`
-(negative for a reduction or a cancellation). Each event touches the seven
+(negative for a reduction or a cancellation). Each event touches the eight
 totals on its path (rules.totals_keys) and the volunteer's membership
 document, which holds the volunteer's minutes at every place they served;
 `volunteers` of a total moves only when the volunteer's minutes there go from
@@ -25,12 +31,12 @@ source and id commits with the changes), so a second delivery changes nothing.
 A question is one `find_one` for the asked total and one `find` for its
 children (`parent` = the code, indexed), whatever the number of records:
 a region's children are the next level down (province -> cities -> counties
--> townships -> stations -> teams). Codes with no approved hours yet answer
-zeros. Names: a station's name comes from the stations view, a team's from
-the teams.
+-> townships -> stations -> the teams' hours at that station). Codes with no
+approved hours yet answer zeros. Names: a station's name comes from the
+stations view, a team's from the teams.
 
 Writes: an event is one `find_one` and one `update_one` of the membership
-document and one `bulk_write` of seven totals, in the inbox transaction.
+document and one `bulk_write` of eight totals, in the inbox transaction.
 Every event of a region increments that region's totals, so concurrent events
 write-conflict on them and the transaction retries; service.py therefore
 applies hours events one at a time per process (retries burn the database's
@@ -68,11 +74,10 @@ def apply(db, session, data, delta, records):
     member = db.totals_members.find_one({"_id": number}, session=session) or {}
     places = member.get("places", {})
     writes, increments = [], {}
-    for level, code, parent in rules.totals_keys(data):
-        key = f"{level}:{code}"
+    for key, level, code, parent in rules.totals_keys(data):
         _, counted = rules.member_change(places.get(key, 0), delta)
         increments[f"places.{key}"] = delta
-        writes.append(_total_write(level, code, parent, delta, counted, records))
+        writes.append(_total_write(key, level, code, parent, delta, counted, records))
     try:
         db.totals_members.update_one({"_id": number}, {"$inc": increments}, upsert=True, session=session)
         db.totals.bulk_write(writes, ordered=False, session=session)
@@ -82,8 +87,8 @@ def apply(db, session, data, delta, records):
         raise support.write_conflict(f"totals of volunteer {number} created meanwhile")
 
 
-def _total_write(level, code, parent, delta, counted, records):
-    return UpdateOne({"_id": f"{level}:{code}"},
+def _total_write(key, level, code, parent, delta, counted, records):
+    return UpdateOne({"_id": key},
                      {"$inc": {"minutes": delta, "volunteers": counted, "records": records},
                       "$setOnInsert": {"level": level, "code": code, "parent": parent}},
                      upsert=True)

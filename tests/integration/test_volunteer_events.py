@@ -120,6 +120,31 @@ def test_totals_equal_the_approved_records_after_every_event_is_delivered_twice(
     assert after["county"]["hours"] == "4.00"
 
 
+def test_a_team_serving_at_another_station_counts_there(cluster, units):
+    county, townships = units.county()
+    home, away = Scene(cluster, townships[0]), Scene(cluster, townships[1])
+    elsewhere = cluster.volunteer.create_activity(
+        {"team_id": home.team["id"], "station_id": away.station["id"], "title": "社区义诊",
+         "category": "health", "place": "社区卫生室", "starts_at": home.starts.isoformat(),
+         "ends_at": home.at(8).isoformat(), "capacity": 10}, caller=ADMIN)
+    volunteer = home.volunteer()["number"]
+    for record in (home.record(volunteer, home.at(0), home.at(2)),
+                   home.record(volunteer, home.at(3), home.at(5), activity=elsewhere)):
+        cluster.volunteer.approve_hours(record["id"], {}, caller=ADMIN)
+
+    def totals(**query):
+        return cluster.volunteer.hours_totals(query, caller=ADMIN)
+
+    wait_for(lambda: totals(team_id=home.team["id"])["minutes"] == 240, timeout=20, message="team totals")
+    for scene in (home, away):
+        station = totals(station_id=scene.station["id"])
+        assert station["minutes"] == 120
+        assert [(c["code"], c["name"], c["minutes"], c["volunteers"], c["records"])
+                for c in station["children"]] == [(home.team["id"], home.team["name"], 120, 1, 1)]
+    team = totals(team_id=home.team["id"])
+    assert (team["minutes"], team["volunteers"], team["records"]) == (240, 1, 2)
+
+
 def test_no_personal_data_in_any_published_event(platform, cluster, units):
     tap = EventTap(platform.amqp_uri, "volunteer", "#")
     try:

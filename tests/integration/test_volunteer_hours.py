@@ -4,11 +4,13 @@ racing submissions cannot both pass, and approved records change only through
 compensating records."""
 import datetime
 import threading
+from types import SimpleNamespace
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.common.errors import Conflict, Forbidden, InvalidInput
+from services.volunteer import hours
 from tests.integration.test_volunteer_support import ADMIN, Scene, china
 
 pytestmark = pytest.mark.integration
@@ -87,6 +89,46 @@ def test_hours_in_the_future_or_outside_the_region_are_refused(cluster, scene, u
     stranger = {"sub": "other", "role": "station_staff", "region": units.township()["code"]}
     with pytest.raises(Forbidden):
         scene.record(volunteer, scene.at(1), scene.at(2), caller=stranger)
+
+
+def test_times_outside_the_service_years_are_400s_naming_the_field(cluster, scene):
+    volunteer = scene.volunteer()["number"]
+    for field, value in (("start", "0001-01-01T00:00:00Z"), ("end", "9999-12-31T23:59:00Z")):
+        body = {"volunteer_number": volunteer, "activity_id": scene.activity["id"],
+                "start": scene.at(1).isoformat(), "end": scene.at(2).isoformat(), field: value}
+        with pytest.raises(InvalidInput) as refused:
+            cluster.volunteer.record_hours(body, caller=ADMIN)
+        assert refused.value.fields == {field: ["must lie in the years 2000-2100"]}
+    with pytest.raises(InvalidInput) as refused:
+        cluster.volunteer.create_activity(
+            {"team_id": scene.team["id"], "title": "敬老院陪伴", "category": "elderly", "place": "镇敬老院",
+             "starts_at": "0001-01-01T06:00:00+08:00", "ends_at": "0001-01-01T08:00:00+08:00",
+             "capacity": 5}, caller=ADMIN)
+    assert set(refused.value.fields) == {"starts_at", "ends_at"}
+
+
+def test_a_time_outside_the_years_refuses_its_item_not_its_batch(fresh_db):
+    """record_batch does not trust its callers to have checked the years: such an
+    item is refused alone, and the others of its batch are recorded."""
+    fresh_db.volunteers.insert_one({"_id": "V34010200000001", "name": "张三丰"})
+    fresh_db.activities.insert_one({
+        "_id": "A1", "team_id": "T1", "station_id": "340102001-01", "title": "敬老院陪伴",
+        "division_code": "340102001", "county": "340102", "city": "3401", "province": "34",
+        "starts_at": china(2026, 10, 10, 8, 0), "ends_at": china(2026, 10, 10, 16, 0),
+        "capacity": 5, "participants": 0})
+    tx = SimpleNamespace(db=fresh_db, session=None, emit=lambda *args: None)
+    item = {"volunteer_number": "V34010200000001", "activity_id": "A1", "note": None}
+    outcomes = hours.record_batch(tx, [
+        dict(item, start=china(2026, 10, 10, 8, 0), end=china(2026, 10, 10, 9, 0)),
+        dict(item, start=china(1, 1, 1, 6, 0), end=china(2026, 10, 10, 11, 0)),
+        dict(item, start=china(2026, 10, 10, 10, 0), end=china(9999, 12, 31, 23, 0)),
+        dict(item, start=china(2026, 10, 10, 12, 0), end=china(2026, 10, 10, 13, 0)),
+    ], ADMIN, now=china(2026, 10, 11, 0, 0))
+    assert [o["minutes"] for o in (outcomes[0], outcomes[3])] == [60, 60]
+    years = ["must lie in the years 2000-2100"]
+    assert isinstance(outcomes[1], InvalidInput) and outcomes[1].fields == {"start": years}
+    assert isinstance(outcomes[2], InvalidInput) and outcomes[2].fields == {"end": years}
+    assert fresh_db.hours.count_documents({}) == 2
 
 
 def test_the_same_submission_sent_twice_with_one_key_is_recorded_once(platform, cluster, scene,

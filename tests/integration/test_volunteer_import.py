@@ -70,6 +70,28 @@ def test_a_csv_sheet_with_good_and_bad_rows(platform, cluster, units, mongo_clie
     assert all(r["source"] == "import" and r["status"] == "recorded" for r in stored.values())
 
 
+def test_a_row_with_a_time_outside_the_years_is_rejected_and_the_others_recorded(platform, cluster, units,
+                                                                               mongo_client):
+    scene = Scene(cluster, units.township())
+    activity = scene.activity["id"]
+    volunteer = scene.volunteer()["number"]
+    sheet = "\n".join([
+        "volunteer_number,activity_id,start,end",
+        f"{volunteer},{activity},2026-10-10 08:00,2026-10-10 09:00",                   # 2 good
+        f"{volunteer},{activity},0001-01-01T06:00+08:00,2026-10-10 10:00",             # 3 year 1
+        f"{volunteer},{activity},2026-10-10 10:00,9999-12-31 23:59",                   # 4 year 9999
+        f"{volunteer},{activity},2026-10-10 11:00,2026-10-10 12:00",                   # 5 good
+    ]).encode()
+    report = cluster.volunteer.import_hours(upload(sheet), caller=ADMIN)
+    assert (report["rows_read"], report["accepted"], report["rejected"]) == (4, 2, 2)
+    rows = {r["row"]: r for r in report["rows"]}
+    assert rows[3]["fields"] == {"start": ["must lie in the years 2000-2100"]} and "start" in rows[3]["reason"]
+    assert rows[4]["fields"] == {"end": ["must lie in the years 2000-2100"]}
+    db = platform.db(mongo_client, "volunteer")
+    assert {r["_id"] for r in db.hours.find({"activity_id": activity})} == \
+        {rows[2]["record_id"], rows[5]["record_id"]}
+
+
 def test_an_excel_sheet_with_date_cells(cluster, units):
     from openpyxl import Workbook
 

@@ -79,3 +79,29 @@ def test_stations_follow_the_newest_version_only(db):
     assert apply_station(station_event(4, "operating", name="新名字社工站")) is True
     station = stations_view.get(db, "340102001-01", ADMIN)
     assert (station["status"], station["name"], station["version"]) == ("operating", "新名字社工站", 4)
+
+
+def test_a_team_counts_under_each_station_where_its_activities_took_place(db):
+    # Team T1 of station -01 also holds activities at station -02 (activities.py).
+    db.teams.insert_one({"_id": "T1", "name": "阳光志愿服务队", "station_id": "340102001-01",
+                         "division_code": "340102001"})
+    at_home, away = "340102001-01", "340102001-02"
+    for event in (hours_event("approved", "V1", 120, station=at_home),
+                  hours_event("approved", "V1", 120, station=away),
+                  hours_event("approved", "V2", 60, station=away),
+                  hours_event("approved", "V3", 30, station=away),
+                  hours_event("corrected", "V3", -30, station=away)):   # V3 cancelled: not counted
+        apply(db, event)
+
+    def children(station):
+        return [(c["level"], c["code"], c["name"], c["minutes"], c["volunteers"], c["records"])
+                for c in totals.totals(db, {"station_id": station}, ADMIN)["children"]]
+
+    db.stations.insert_many([{"_id": s, "name": s, "division_code": "340102001"} for s in (at_home, away)])
+    assert children(at_home) == [("team", "T1", "阳光志愿服务队", 120, 1, 1)]
+    assert children(away) == [("team", "T1", "阳光志愿服务队", 180, 2, 3)]
+    team = totals.totals(db, {"team_id": "T1"}, ADMIN)   # all its hours, wherever served
+    assert (team["minutes"], team["volunteers"], team["records"], team["children"]) == (300, 2, 4, [])
+    township = totals.totals(db, {"region": "340102001"}, ADMIN)
+    assert [(c["code"], c["minutes"], c["volunteers"]) for c in township["children"]] == [
+        (at_home, 120, 1), (away, 180, 2)]

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from gateway.app import create_app
-from gateway.exports import safe_cell, to_csv
+from gateway.exports import safe_cell, to_csv, to_xlsx
 from gateway.testing import TEST_SECRET, FakeRpc, auth_header
 from services.common.errors import Conflict, NotFound
 
@@ -256,3 +256,37 @@ def test_openapi_shows_idempotency_header_sheet_uploads_and_downloads(client):
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} <= set(upload)
     download = document["paths"]["/api/v1/hours/export"]["get"]["responses"]["200"]["content"]
     assert "text/csv" in download
+
+
+def test_times_outside_the_service_years_are_400s_naming_the_field(client, rpc):
+    for field, value in (("start", "0001-01-01T00:00:00Z"), ("end", "9999-12-31T23:59:00+08:00")):
+        r = client.post("/api/v1/hours", json=dict(HOURS, **{field: value}), headers=h())
+        assert r.status_code == 400
+        assert r.get_json()["error"]["fields"] == {field: ["must lie in the years 2000-2100"]}
+    r = client.post("/api/v1/activities", headers=h(), json={
+        "team_id": "T1", "title": "敬老院陪伴", "category": "elderly", "place": "镇敬老院",
+        "starts_at": "0001-01-01T06:00:00+08:00", "ends_at": "2026-10-10T16:00:00+08:00", "capacity": 5})
+    assert r.status_code == 400 and "starts_at" in r.get_json()["error"]["fields"]
+    assert rpc.calls == []
+
+
+def test_control_characters_in_free_text_are_400s_naming_the_field(client, rpc):
+    r = client.post("/api/v1/volunteers", json=dict(VOLUNTEER, name="张\x01三"), headers=h())
+    assert r.status_code == 400
+    assert r.get_json()["error"]["fields"] == {"name": ["must not contain control characters"]}
+    assert rpc.calls == []
+
+
+def test_xlsx_export_drops_characters_a_workbook_cannot_hold(client, rpc):
+    from openpyxl import load_workbook
+
+    rows = [["V34010200000001", "张\x01三", "139\x00****5678", 120], ["V34010200000002", "=\x1bA1", "行\t一\n", 1]]
+    sheet = load_workbook(io.BytesIO(to_xlsx(dict(EXPORT, rows=rows)))).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[1] == ["V34010200000001", "张三", "139****5678", 120]
+    assert values[2][1:3] == ["=A1", "行\t一\n"] and sheet.cell(3, 2).data_type == "s"
+    # The whole download works: one volunteer's name no longer breaks the region's export.
+    rpc.answer("volunteer", "export_volunteers", lambda query, caller: dict(EXPORT, rows=rows))
+    r = client.get("/api/v1/volunteers/export?format=xlsx&region=340102", headers=h())
+    assert r.status_code == 200
+    assert load_workbook(io.BytesIO(r.data)).active.cell(2, 2).value == "张三"

@@ -199,13 +199,17 @@ def test_distinct_volunteers_do_not_depend_on_the_order_of_events():
         assert (minutes, volunteers) == (expected_minutes, 2)
 
 
-def test_an_event_counts_on_seven_levels():
+def test_an_event_counts_on_eight_totals_its_team_twice():
     data = {"volunteer_number": "V1", "team_id": "T1", "station_id": "S1", "division_code": "340102001",
             "county": "340102", "city": "3401", "province": "34"}
     assert rules.totals_keys(data) == [
-        ("volunteer", "V1", None), ("team", "T1", "S1"), ("station", "S1", "340102001"),
-        ("township", "340102001", "340102"), ("county", "340102", "3401"), ("city", "3401", "34"),
-        ("province", "34", None)]
+        ("volunteer:V1", "volunteer", "V1", None),
+        ("team:T1", "team", "T1", None),              # all the team's hours, wherever served
+        ("team:T1@S1", "team", "T1", "S1"),           # its hours at this station: the station's child
+        ("station:S1", "station", "S1", "340102001"),
+        ("township:340102001", "township", "340102001", "340102"),
+        ("county:340102", "county", "340102", "3401"), ("city:3401", "city", "3401", "34"),
+        ("province:34", "province", "34", None)]
 
 
 # ---- sheets ----
@@ -289,3 +293,89 @@ def test_hours_schemas():
     with pytest.raises(ValidationError):
         schemas.CertificateCreateSchema().load({"volunteer_number": "V34010200000001",
                                                 "from": "2026-10-31", "to": "2026-10-01"})
+
+
+# ---- the years times and dates may lie in ----
+
+RECORD = {"volunteer_number": "V34010200000001", "activity_id": "A1",
+          "start": "2026-10-10T08:00:00+08:00", "end": "2026-10-10T09:00:00+08:00"}
+ACTIVITY_BODY = {"team_id": "T1", "title": "敬老院陪伴", "category": "elderly", "place": "镇敬老院",
+                 "starts_at": "2026-10-10T08:00:00+08:00", "ends_at": "2026-10-10T16:00:00+08:00",
+                 "capacity": 5}
+YEARS = "must lie in the years 2000-2100"
+
+
+@pytest.mark.parametrize("schema,body,field", [
+    (schemas.HoursRecordSchema, dict(RECORD, start="0001-01-01T00:00:00Z"), "start"),
+    (schemas.HoursRecordSchema, dict(RECORD, end="9999-12-31T23:59:00+08:00"), "end"),
+    (schemas.ActivityCreateSchema, dict(ACTIVITY_BODY, starts_at="0001-01-01T06:00:00+08:00"), "starts_at"),
+    (schemas.ActivityCreateSchema, dict(ACTIVITY_BODY, ends_at="2101-01-01T00:00:00+08:00"), "ends_at"),
+    (schemas.HoursCorrectionSchema, {"reason": "误录", "start": "1999-12-31T23:00:00+08:00",
+                                     "end": "2026-10-10T09:00:00+08:00"}, "start"),
+    (schemas.HoursQuerySchema, {"date_from": "0001-01-01"}, "date_from"),
+    (schemas.CertificateCreateSchema, {"volunteer_number": "V34010200000001", "from": "2026-01-01",
+                                       "to": "9999-12-31"}, "to"),
+    (schemas.TeamMemberCreateSchema, {"volunteer_number": "V34010200000001", "joined_on": "0001-01-01"},
+     "joined_on"),
+])
+def test_times_and_dates_outside_the_service_years_are_refused_naming_the_field(schema, body, field):
+    with pytest.raises(ValidationError) as refused:
+        schema().load(body)
+    assert refused.value.messages == {field: [YEARS]}
+
+
+def test_birth_dates_reach_back_to_1900_and_the_edges_of_the_years_are_in():
+    assert schemas.VolunteerCreateSchema().load(registration())["birth_date"].year == 1949
+    with pytest.raises(ValidationError) as old:
+        schemas.VolunteerCreateSchema().load(registration(birth_date="0001-01-01"))
+    assert old.value.messages == {"birth_date": ["must lie in the years 1900-2100"]}
+    assert schemas.HoursRecordSchema().load(dict(RECORD, start="2000-01-01T00:00:00+08:00",
+                                                 end="2100-12-31T23:59:00-05:00"))["end"].year == 2100
+
+
+def test_sheet_times_outside_the_service_years_are_refused_with_the_row():
+    for bad in ("0001-01-01 06:00", "0001-01-01T06:00:00+08:00", "9999-12-31T23:59:00Z", 1.0):
+        with pytest.raises(ValueError, match=YEARS):
+            sheets.parse_time(bad)
+    _, problems = sheets.parse_row({"volunteer_number": "V34010200000001", "activity_id": "A1",
+                                    "start": "0001-01-01 06:00", "end": "2026-10-10 09:00"})
+    assert problems == {"start": [YEARS]}
+
+
+# ---- free text ----
+
+CONTROL = "must not contain control characters"
+
+
+@pytest.mark.parametrize("schema,body,field", [
+    (schemas.VolunteerCreateSchema, registration(name="张\x01三"), "name"),
+    (schemas.VolunteerUpdateSchema, {"name": "张三\x1b"}, "name"),
+    (schemas.TeamCreateSchema, {"station_id": "S1", "name": "阳光\x00服务队"}, "name"),
+    (schemas.TeamCreateSchema, {"station_id": "S1", "name": "阳光服务队", "description": "一\x0b二"},
+     "description"),
+    (schemas.ActivityCreateSchema, dict(ACTIVITY_BODY, title="敬老\x7f院陪伴"), "title"),
+    (schemas.ActivityCreateSchema, dict(ACTIVITY_BODY, place="镇敬老院\n二楼"), "place"),
+    (schemas.HoursRecordSchema, dict(RECORD, note="上午\r"), "note"),
+    (schemas.HoursApproveSchema, {"note": "\x85同意"}, "note"),
+    (schemas.HoursRejectSchema, {"reason": "重复\x01记录"}, "reason"),
+    (schemas.HoursCorrectionSchema, {"reason": "误录\t", "cancel": True}, "reason"),
+    (schemas.HoursBatchApproveSchema, {"ids": ["H1"], "note": "同\x02意"}, "note"),
+])
+def test_free_text_with_control_characters_is_refused_naming_the_field(schema, body, field):
+    with pytest.raises(ValidationError) as refused:
+        schema().load(body)
+    assert refused.value.messages == {field: [CONTROL]}
+
+
+def test_skills_are_free_text_and_descriptions_may_have_line_breaks():
+    with pytest.raises(ValidationError) as refused:
+        schemas.VolunteerCreateSchema().load(registration(skills=["理发", "陪\x07伴"]))
+    assert refused.value.messages == {"skills": {1: [CONTROL]}}
+    loaded = schemas.ActivityCreateSchema().load(dict(ACTIVITY_BODY, description="第一行\r\n第二行\t完"))
+    assert loaded["description"] == "第一行\r\n第二行\t完"
+
+
+def test_a_sheet_note_with_control_characters_is_refused_with_the_row():
+    _, problems = sheets.parse_row({"volunteer_number": "V34010200000001", "activity_id": "A1",
+                                    "start": "2026-10-10 08:00", "end": "2026-10-10 09:00", "note": "上\x01午"})
+    assert problems == {"note": [CONTROL]}
