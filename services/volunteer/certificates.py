@@ -130,7 +130,7 @@ def view(certificate, caller):
     return jsonable({
         "number": certificate["_id"],
         "volunteer_number": certificate["volunteer_number"],
-        "name": certificate["name"] if personal else rules.mask_name(certificate["name"]),
+        "name": certificate["name"] if personal else access.mask_name(certificate["name"]),
         "id_number_masked": certificate["id_number_masked"],
         "from": certificate["period_from"],
         "to": certificate["period_to"],
@@ -164,7 +164,7 @@ def verify(db, number):
     certificate = _find(db, number)
     return jsonable({
         "number": certificate["_id"],
-        "name": rules.mask_name(certificate["name"]),
+        "name": access.mask_name(certificate["name"]),
         "from": certificate["period_from"],
         "to": certificate["period_to"],
         "total_minutes": certificate["total_minutes"],

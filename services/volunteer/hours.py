@@ -88,7 +88,7 @@ def view(record, caller, name=None, title=None, corrections=None, current_minute
         "id": record["_id"],
         "kind": record["kind"],
         "volunteer_number": record["volunteer_number"],
-        "volunteer_name": (name if personal else rules.mask_name(name)) if name else None,
+        "volunteer_name": (name if personal else access.mask_name(name)) if name else None,
         "activity_id": record["activity_id"],
         "activity_title": title,
         "team_id": record["team_id"],

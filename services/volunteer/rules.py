@@ -131,16 +131,6 @@ def mask_id_number(number):
     return number[:6] + "*" * (len(number) - 10) + number[-4:] if len(number) > 10 else "*" * len(number)
 
 
-def mask_name(name):
-    """张三丰 -> 张*丰, 李四 -> 李*, 欧阳小明 -> 欧**明."""
-    name = (name or "").strip()
-    if len(name) <= 1:
-        return "*" * len(name)
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
 # --------------------------------------------------------------------------
 # Free text
 

@@ -126,7 +126,7 @@ def remove_member(tx, team_id, number, caller):
 
 
 def member_view(member, name, caller):
-    shown = name if access.sees_personal_data(caller) else rules.mask_name(name or "")
+    shown = name if access.sees_personal_data(caller) else access.mask_name(name or "")
     return jsonable({"volunteer_number": member["volunteer_number"], "name": shown,
                      "role": member["role"], "joined_on": member["joined_on"]})
 

@@ -50,7 +50,7 @@ def view(volunteer, caller):
     personal = access.sees_personal_data(caller)
     return jsonable({
         "number": volunteer["_id"],
-        "name": volunteer["name"] if personal else rules.mask_name(volunteer["name"]),
+        "name": volunteer["name"] if personal else access.mask_name(volunteer["name"]),
         "id_number_masked": volunteer["id_number_masked"],
         "phone": volunteer["phone"] if personal else access.mask_phone(volunteer["phone"]),
         "birth_date": volunteer["birth_date"] if personal else None,
