@@ -16,12 +16,6 @@ from tests.integration.test_volunteer_support import ADMIN, Scene, id_number, op
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def cluster(platform):
-    with platform.rpc() as cluster:
-        yield cluster
-
-
 def _deliver_to_inbox(amqp_uri, event, queue="volunteer.inbox"):
     with kombu.Connection(amqp_uri) as conn:
         kombu.Producer(conn.channel()).publish(

@@ -16,17 +16,6 @@ from tests.integration.test_volunteer_support import ADMIN, Scene, china
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def cluster(platform):
-    with platform.rpc() as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def scene(cluster, units):
-    return Scene(cluster, units.township())
-
-
 def test_overlap_with_a_record_of_another_team_is_refused_naming_it(cluster, units, scene):
     volunteer = scene.volunteer()["number"]
     first = scene.record(volunteer, scene.at(1), scene.at(3))

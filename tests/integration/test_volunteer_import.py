@@ -13,12 +13,6 @@ from tests.integration.test_volunteer_support import ADMIN, Scene, id_number
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def cluster(platform):
-    with platform.rpc() as cluster:
-        yield cluster
-
-
 def upload(content, content_type="text/csv; charset=utf-8", filename=None):
     return {"content": base64.b64encode(content).decode("ascii"), "content_type": content_type,
             "filename": filename}

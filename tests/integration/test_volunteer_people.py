@@ -7,22 +7,11 @@ import re
 import pytest
 
 from services.common.errors import Conflict, InvalidInput, NotFound
-from tests.integration.test_volunteer_support import ADMIN, Scene, id_number
+from tests.integration.test_volunteer_support import ADMIN, id_number
 
 pytestmark = pytest.mark.integration
 
 AUDITOR = {"sub": "audit", "role": "auditor", "region": "34"}
-
-
-@pytest.fixture
-def cluster(platform):
-    with platform.rpc() as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def scene(cluster, units):
-    return Scene(cluster, units.township())
 
 
 def test_a_second_registration_with_the_same_id_number_points_at_the_first(platform, cluster, scene,
