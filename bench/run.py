@@ -34,7 +34,7 @@ import pymongo  # noqa: E402
 import requests  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
-from services.cli import import_divisions  # noqa: E402
+from services.registry.commands import import_divisions  # noqa: E402
 from services.common import localmongo  # noqa: E402
 from tests.fixtures import PROVINCE_ADMIN, UnitPool, division_files  # noqa: E402
 from tests.harness import Platform, new_vhost, rabbitmqctl  # noqa: E402
@@ -246,7 +246,7 @@ def main():
     platform = Platform(mongo_uri, amqp_uri, workdir)
     try:
         platform.topology()
-        from services.local import present_services
+        from services.common.catalog import names as present_services
         services = present_services()
         for service in services:
             setattr(platform, service, platform.start_service(service))

@@ -17,18 +17,16 @@ records everything the OpenAPI document needs (gateway/openapi.py reads it).
 The view returns the payload (dict or list), or (payload, headers), or None for
 a 204. It calls the service with `gateway.rpc.call`, which adds `caller=`.
 """
-import datetime
-import decimal
 import functools
 import json
 import re
-import uuid
 
 from flask import Response, request
 from marshmallow import ValidationError
 
 from gateway.auth import authenticate
 from gateway.errors import BadRequest, UpstreamError
+from services.common.jsonable import jsonable
 
 
 class Endpoint:
@@ -176,20 +174,6 @@ def check_path(name, value, pattern, message):
     """400 naming the path variable unless it matches `pattern`."""
     if not re.fullmatch(pattern, value):
         raise BadRequest(f"invalid {name}: {value}", fields={name: [message]})
-    return value
-
-
-def jsonable(value):
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, uuid.UUID):
-        return value.hex
     return value
 
 

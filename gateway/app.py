@@ -17,7 +17,7 @@ from flask import Flask, Response, g, render_template, request
 
 from gateway import errors, metrics, openapi
 from gateway.routes import API_PREFIX, blueprints
-from services.common import config, logs
+from services.common import asyncapi, catalog, config, logs
 
 log = logging.getLogger("wushe.gateway")
 access_log = logging.getLogger("wushe.gateway.access")
@@ -27,8 +27,8 @@ READINESS_TIMEOUT = 2.0
 
 
 def gateway_services():
-    """The services /readyz checks: GATEWAY_SERVICES, a comma list (default: registry)."""
-    value = config.env("GATEWAY_SERVICES", "registry")
+    """The services /readyz checks: GATEWAY_SERVICES, a comma list (default: every service)."""
+    value = config.env("GATEWAY_SERVICES", ",".join(catalog.names()))
     return [s.strip() for s in value.split(",") if s.strip()]
 
 
@@ -136,6 +136,14 @@ def _register_ops(app):
         document = app.extensions.get("wushe.openapi")
         if document is None:
             document = app.extensions["wushe.openapi"] = openapi.build(app)
+        return document
+
+    @app.get(f"{API_PREFIX}/asyncapi.json")
+    def asyncapi_json():
+        """The AsyncAPI 3.0 document of every event the services publish (no token)."""
+        document = app.extensions.get("wushe.asyncapi")
+        if document is None:
+            document = app.extensions["wushe.asyncapi"] = asyncapi.build()
         return document
 
     @app.get("/api/docs")

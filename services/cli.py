@@ -3,10 +3,12 @@
   wushe up | down                     the whole platform locally (make up / make down)
   wushe serve SERVICE                 one process: registry, volunteer, ..., or gateway
   wushe topology                      declare exchanges, inboxes and the dead-letter queue
-  wushe import-divisions FILE...      load division CSV files (any order)
   wushe token --role R --region C     print a bearer token
   wushe dead-letters [--retry]        list dead letters, or send them back to their queue
   wushe replay --service S --since T --queue Q   re-publish a service's event log
+  wushe asyncapi                      print the AsyncAPI 3.0 document of every event
+Each service adds its own subcommands (services/<service>/commands.py), e.g.
+  wushe import-divisions FILE...      load division CSV files (any order)
 """
 import argparse
 import sys
@@ -18,23 +20,14 @@ def _serve(args):
 
         os.execvp(sys.executable, [sys.executable, "-m", "gunicorn",
                                    "-c", "python:gateway.gunicorn_conf", "gateway.wsgi:app"])
-    # nameko services run on eventlet: patch before anything opens a socket.
-    import eventlet
-
-    eventlet.monkey_patch()
-    import importlib
-
     from nameko.cli.run import run
 
-    from services.common import config, logs
+    from services.common import catalog, config, logs
 
-    if args.service not in config.SERVICES:
-        sys.exit(f"unknown service {args.service!r}; one of {', '.join(config.SERVICES)} or gateway")
+    if args.service not in catalog.names():
+        sys.exit(f"unknown service {args.service!r}; one of {', '.join(catalog.names())} or gateway")
     logs.configure(config.log_level())
-    module = importlib.import_module(f"services.{args.service}.service")
-    service_cls = next(v for v in vars(module).values()
-                       if isinstance(v, type) and getattr(v, "name", None) == args.service)
-    run([service_cls], config.nameko_config(args.service))
+    run([catalog.service_class(args.service)], config.nameko_config(args.service))
 
 
 def _topology(args):
@@ -42,38 +35,6 @@ def _topology(args):
 
     names = topology.declare()
     print("declared: exchanges, wushe.dead-letters, " + ", ".join(names))
-
-
-def _rpc():
-    from nameko.standalone.rpc import ClusterRpcProxy
-
-    from services.common import config
-
-    return ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=config.rpc_timeout() * 4)
-
-
-def import_divisions(paths, chunk=5000, out=print, rpc=None):
-    from services.common.access import SYSTEM
-    from services.registry.divisions import read_division_files
-
-    rows = read_division_files(paths)
-    # Parents first, so a reader never sees a unit whose region is missing.
-    order = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
-    rows.sort(key=lambda r: (order[r["level"]], r["code"]))
-    summary = {"inserted": 0, "updated": 0, "unchanged": 0}
-    with (rpc or _rpc()) as cluster:
-        for start in range(0, len(rows), chunk):
-            counts = cluster.registry.import_divisions(rows[start:start + chunk], caller=SYSTEM)
-            for key in summary:
-                summary[key] += counts[key]
-        result = cluster.registry.finish_division_import(summary, caller=SYSTEM)
-    out(f"divisions: {len(rows)} rows, {result['inserted']} new, {result['updated']} changed, "
-        f"{result['unchanged']} unchanged; {result['regions']} regions recounted")
-    return result
-
-
-def _import_divisions(args):
-    import_divisions(args.files)
 
 
 def _token(args):
@@ -89,9 +50,19 @@ def _dead_letters(args):
 
 
 def _replay(args):
-    with _rpc() as cluster:
+    from services.common import rpcclient
+
+    with rpcclient.cluster() as cluster:
         count = getattr(cluster, args.service).replay_events(args.since, args.queue, args.type or None)
     print(f"replayed {count} {args.service} events since {args.since} to {args.queue}")
+
+
+def _asyncapi(args):
+    import json
+
+    from services.common import asyncapi
+
+    print(json.dumps(asyncapi.build(), ensure_ascii=False, indent=2))
 
 
 def _up(args):
@@ -116,9 +87,6 @@ def parser():
     s.add_argument("service")
     s.set_defaults(fn=_serve)
     sub.add_parser("topology", help="declare the broker topology").set_defaults(fn=_topology)
-    s = sub.add_parser("import-divisions", help="import division CSV files")
-    s.add_argument("files", nargs="+")
-    s.set_defaults(fn=_import_divisions)
     s = sub.add_parser("token", help="print a bearer token")
     s.add_argument("--role", required=True)
     s.add_argument("--region", required=True)
@@ -135,10 +103,23 @@ def parser():
     s.add_argument("--queue", required=True)
     s.add_argument("--type", action="append", help="only this event type (repeatable)")
     s.set_defaults(fn=_replay)
+    sub.add_parser("asyncapi", help="print the AsyncAPI document of the platform's events"
+                   ).set_defaults(fn=_asyncapi)
+    from services.common import catalog
+
+    for _service, commands in catalog.command_modules():
+        commands.register(sub)
     return p
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"] and argv[1:2] != ["gateway"]:
+        # nameko services run on eventlet: patch before anything (pymongo, kombu,
+        # the service modules that the parser's subcommands import) is imported.
+        import eventlet
+
+        eventlet.monkey_patch()
     args = parser().parse_args(argv)
     try:
         args.fn(args)

@@ -17,7 +17,7 @@ import uuid
 import kombu
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from services.common import localmongo
+from services.common import catalog, localmongo
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -116,7 +116,7 @@ class Platform:
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         })
-        for service in ("registry", "volunteer", "charity", "supervision"):
+        for service in catalog.names():
             env[f"{service.upper()}_MONGO_DB"] = f"{self.db_prefix}_{service}"
         env.update({k: str(v) for k, v in extra.items()})
         return env
@@ -138,7 +138,8 @@ class Platform:
             proc.wait_ready()
         return proc
 
-    def start_gateway(self, services="registry", **extra_env):
+    def start_gateway(self, services=None, **extra_env):
+        services = ",".join(catalog.names()) if services is None else services
         port = localmongo.free_port()
         multiproc = os.path.join(self.workdir, f"prom-{port}")
         os.makedirs(multiproc, exist_ok=True)

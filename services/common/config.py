@@ -5,10 +5,7 @@ can set is in one place (README and deploy/k8s list the same names).
 """
 import os
 
-SERVICES = ("registry", "volunteer", "charity", "supervision")
-
-# Local HTTP ports for each service's /healthz, /readyz and /metrics.
-LOCAL_HTTP_PORTS = {"registry": 8101, "volunteer": 8102, "charity": 8103, "supervision": 8104}
+# The services themselves are found, not listed: services.common.catalog.
 
 LOCAL_MONGO_PORT = 27027
 
@@ -36,7 +33,9 @@ def database_name(service):
 
 
 def http_bind(service):
-    return env("WUSHE_HTTP_BIND", f"127.0.0.1:{LOCAL_HTTP_PORTS.get(service, 8100)}")
+    from services.common import catalog
+
+    return env("WUSHE_HTTP_BIND", f"127.0.0.1:{catalog.local_http_port(service)}")
 
 
 def rpc_timeout():

@@ -9,7 +9,7 @@ import uuid
 
 from kombu import Exchange
 
-from services.common.mongo import utcnow
+from services.common.clock import rfc3339, utcnow
 
 SPEC_VERSION = "1.0"
 
@@ -32,13 +32,13 @@ def events_exchange(service):
     return Exchange(exchange_name(service), type="topic", durable=True, delivery_mode=2)
 
 
-def cloud_event(service, name, subject, data, correlation_id=None, time=None):
+def cloud_event(service, name, subject, data, correlation_id=None, time=None, version=1):
     event = {
         "specversion": SPEC_VERSION,
         "id": str(uuid.uuid4()),
         "source": source_of(service),
-        "type": event_type(service, name),
-        "time": (time or utcnow()).isoformat().replace("+00:00", "Z"),
+        "type": event_type(service, name, version),
+        "time": rfc3339(time or utcnow()),
         "subject": subject,
         "datacontenttype": "application/json",
         "data": data,

@@ -22,7 +22,8 @@ from nameko.messaging import Consumer
 from pymongo.errors import DuplicateKeyError
 
 from services.common import events, logs, metrics
-from services.common.mongo import run_in_transaction, service_db, utcnow
+from services.common.clock import utcnow
+from services.common.mongo import run_in_transaction, service_db
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,6 @@
 One MongoClient per process (pymongo pools connections and is thread- and
 greenlet-safe); each service reaches only its own database.
 """
-import datetime
 import threading
 
 import pymongo
@@ -28,10 +27,6 @@ def client(uri=None):
 
 def service_db(service, uri=None):
     return client(uri)[config.database_name(service)]
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def run_in_transaction(db, fn):

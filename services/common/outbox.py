@@ -19,9 +19,12 @@ import kombu
 from kombu import Exchange
 from nameko.extensions import DependencyProvider
 
-from services.common import config, events, logs, metrics
-from services.common.errors import NotFound
-from services.common.mongo import run_in_transaction, service_db, utcnow
+from pymongo.errors import DuplicateKeyError
+
+from services.common import catalog, config, events, logs, metrics, sequences
+from services.common.errors import DomainError, NotFound
+from services.common.clock import utcnow
+from services.common.mongo import run_in_transaction, service_db
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,12 @@ class Transaction:
         self.events = []
 
     def emit(self, name, subject, data):
-        event = events.cloud_event(self.service, name, subject, data, self.correlation_id)
+        """Append an event of the service's contract; data that does not match its
+        declaration raises EventContractError here, so the transaction aborts."""
+        spec = catalog.contract(self.service).spec(name)
+        spec.check(data)
+        event = events.cloud_event(self.service, spec.name, subject, data, self.correlation_id,
+                                   version=spec.version)
         self.events.append(event)
         return event
 
@@ -263,6 +271,49 @@ class OutboxHandle:
         if emitted and config.outbox_relay_enabled():
             provider.relay.submit(emitted)
         return result
+
+    def run(self, fn, idempotency=None, keep_refusal=None):
+        """Run the command fn(tx): its change and events in one transaction.
+
+        idempotency: an IdempotencyKey (services.common.idempotency): a repeat
+            answers the first answer, stored in the same transaction.
+        keep_refusal: refusal -> bool; True keeps that refusal with the key, so
+            a repeat is refused again rather than judged anew.
+        A counter the command needs and that does not exist yet
+        (services.common.sequences) is created and the command run again.
+        """
+        db = self._provider.db
+        key = idempotency
+
+        def body(tx):
+            if key is not None:
+                stored = key.find(tx.db, tx.session)
+                if stored is not None:
+                    return key.answer(stored)
+            result = fn(tx)
+            if key is not None:
+                key.remember(tx, result)
+            return result
+
+        def attempt():
+            if key is not None:
+                stored = key.find(db)
+                if stored is not None:
+                    return key.answer(stored)
+            try:
+                return self.record(body)
+            except DuplicateKeyError:
+                # Two requests with one key at once: the other one's answer stands.
+                stored = key.find(db) if key is not None else None
+                if stored is None:
+                    raise
+                return key.answer(stored)
+            except DomainError as refusal:
+                if key is not None and keep_refusal is not None and keep_refusal(refusal):
+                    key.remember_refusal(db, refusal)
+                raise
+
+        return sequences.with_counters(db, attempt)
 
     def replay(self, since, queue, types=None):
         provider = self._provider

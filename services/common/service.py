@@ -18,8 +18,8 @@ from nameko.messaging import QueueConsumer
 from nameko.rpc import RPC_QUEUE_TEMPLATE, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.web.handlers import http
 
-from services.common import inbox, logs, metrics
-from services.common.errors import DomainError, Expired, InvalidInput
+from services.common import idempotency, inbox, logs, metrics
+from services.common.errors import DomainError, Expired, InvalidInput, for_the_wire
 from services.common.mongo import ServiceDatabase, service_db
 from services.common.outbox import Outbox
 
@@ -69,7 +69,11 @@ def rpc(fn):
         if deadline is not None and time.time() > float(deadline) + CLOCK_SKEW_SECONDS:
             raise Expired(f"the caller stopped waiting {time.time() - float(deadline):.0f} s ago; "
                           "nothing was done")
-        return fn(self, *args, **kwargs)
+        try:
+            return fn(self, *args, **kwargs)
+        except DomainError as refusal:
+            # A service's own error class is sent as one every caller knows.
+            raise for_the_wire(refusal) from None
 
     return QuorumRpc.decorator(expected_exceptions=DomainError)(within_deadline)
 
@@ -99,13 +103,14 @@ class Tracing(DependencyProvider):
 
 
 class Prepare(DependencyProvider):
-    """Runs the service's `prepare_database(db)` (indexes) once, at start."""
+    """Creates the kit's indexes and runs the service's `prepare_database(db)` once, at start."""
 
     def setup(self):
+        database = service_db(self.container.service_name)
+        inbox.ensure_indexes(database)
+        idempotency.ensure_indexes(database)
         prepare = getattr(self.container.service_cls, "prepare_database", None)
         if prepare is not None:
-            database = service_db(self.container.service_name)
-            inbox.ensure_indexes(database)
             prepare(database)
 
 
@@ -161,6 +166,11 @@ class WusheService:
     tracing = Tracing()
     health = Health()
     prepare = Prepare()
+
+    def command(self, fn, idempotency=None, keep_refusal=None):
+        """Run the command fn(tx) in one transaction with its events (see
+        services.common.outbox.OutboxHandle.run). Every change goes through here."""
+        return self.outbox.run(fn, idempotency=idempotency, keep_refusal=keep_refusal)
 
     @rpc
     def ping(self):

@@ -7,26 +7,25 @@ exchange and queue, every inbox with its bindings, and every service's RPC
 queue. All queues are quorum queues, replicated in the cluster; consumers
 declare theirs again with the identical arguments, which RabbitMQ accepts.
 """
-import importlib
 import logging
 
 import amqp.exceptions
 import kombu
 
-from services.common import config, events, inbox
+from services.common import catalog, config, events, inbox
 
 log = logging.getLogger(__name__)
 
 
 def subscriptions():
-    """{consuming service: [(publisher, routing-key pattern), ...]} of the services present."""
+    """{service: [(publisher, routing key), ...]} of every service (empty: no inbox).
+
+    A service whose modules fail to import fails this step: a broken service
+    must not be deployed with its inbox silently missing."""
     found = {}
-    for service in config.SERVICES:
-        try:
-            module = importlib.import_module(f"services.{service}.events")
-        except ModuleNotFoundError:
-            continue
-        found[service] = list(getattr(module, "SUBSCRIPTIONS", []))
+    for service in catalog.names():
+        subs = catalog.subscriptions(service)
+        found[service] = subs.bindings() if subs is not None else []
     return found
 
 
@@ -56,7 +55,9 @@ def declare(amqp_uri=None, subscriptions_by_service=None):
     with kombu.Connection(amqp_uri or config.amqp_uri()) as connection:
         connection.ensure_connection(max_retries=10)
         channel = connection.channel()
-        for service in config.SERVICES:
+        publishers = set(catalog.names()) | {publisher for bindings in subs.values()
+                                             for publisher, _key in bindings}
+        for service in sorted(publishers):
             _declare(events.events_exchange(service), channel)
         rpc_exchange = get_rpc_exchange({})
         _declare(rpc_exchange, channel)

@@ -5,7 +5,7 @@ from services.common.errors import Forbidden
 from services.common.jsonable import jsonable
 from services.common.inbox import inbox_handler
 from services.common.service import WusheService, rpc
-from services.registry import coverage, divisions, events, schemas, stations
+from services.registry import coverage, divisions, schemas, stations, subscriptions
 
 
 class RegistryService(WusheService):
@@ -22,9 +22,9 @@ class RegistryService(WusheService):
 
     # -- events in --------------------------------------------------------
 
-    @inbox_handler(events.INBOX)
+    @inbox_handler(subscriptions.SUBSCRIPTIONS.queue())
     def on_event(self, event):
-        self.inbox.handle(event, events.HANDLERS)
+        self.inbox.handle(event, subscriptions.SUBSCRIPTIONS.handlers)
 
     # -- divisions --------------------------------------------------------
 

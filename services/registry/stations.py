@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from services.common import access
 from services.common.jsonable import jsonable
 from services.common.errors import Conflict, InvalidInput, NotFound
-from services.common.mongo import utcnow
+from services.common.clock import utcnow
 from services.registry import divisions, rules
 from services.registry.schemas import CHECKLIST_ITEMS
 

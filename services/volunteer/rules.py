@@ -32,9 +32,8 @@ import hmac
 import re
 from zoneinfo import ZoneInfo
 
-from nameko.exceptions import deserialize_to_instance
 
-from services.common.errors import Conflict, DomainError, InvalidInput
+from services.common.errors import Conflict, InvalidInput
 
 CHINA = ZoneInfo("Asia/Shanghai")
 UTC = datetime.timezone.utc
@@ -67,18 +66,6 @@ MEMBER_ROLES = ("member", "leader")
 STATUSES = ("recorded", "approved", "rejected")
 DAY_MINUTES = 24 * 60
 MAX_ACTIVITY_DAYS = 366
-
-# --------------------------------------------------------------------------
-# Errors this service adds
-
-
-@deserialize_to_instance
-class PayloadTooLarge(DomainError):
-    """An import sheet with more rows than one request may carry."""
-
-    status = 413
-    code = "payload_too_large"
-
 
 # --------------------------------------------------------------------------
 # ID numbers (GB 11643-1999)

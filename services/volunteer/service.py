@@ -6,8 +6,8 @@ from services.common.errors import DomainError
 from services.common.inbox import inbox_handler
 from services.common.service import WusheService, rpc
 from services.volunteer import (
-    activities, certificates, events, hours, imports, schemas, stations_view, support, teams,
-    totals, volunteers,
+    activities, certificates, hours, imports, schemas, stations_view, subscriptions, support,
+    teams, totals, volunteers,
 )
 
 
@@ -34,15 +34,16 @@ class VolunteerService(WusheService):
 
     # -- events in --------------------------------------------------------
 
-    @inbox_handler(events.INBOX)
+    @inbox_handler(subscriptions.SUBSCRIPTIONS.queue())
     def on_event(self, event):
-        if event.get("type") in events.TOTALS_EVENTS:
+        handlers = subscriptions.SUBSCRIPTIONS.handlers
+        if event.get("type") in subscriptions.TOTALS_EVENTS:
             # One at a time per process: they all increment the same region
             # totals, so concurrent ones only write-conflict and retry (totals.py).
             with _TOTALS_LOCK:
-                self.inbox.handle(event, events.HANDLERS)
+                self.inbox.handle(event, handlers)
         else:
-            self.inbox.handle(event, events.HANDLERS)
+            self.inbox.handle(event, handlers)
 
     # -- stations known from the registry ---------------------------------
 

@@ -17,7 +17,7 @@ them in China. The first non-empty row is the header; empty rows are skipped;
 row numbers in the report are the sheet's (the header's is 1 if it is first).
 
 An unreadable file or a missing column is a 400 naming it; more than MAX_ROWS
-data rows is a 413 (rules.PayloadTooLarge).
+data rows is a 413 (PayloadTooLarge).
 """
 import base64
 import binascii
@@ -26,7 +26,7 @@ import datetime
 import io
 import re
 
-from services.common.errors import InvalidInput
+from services.common.errors import InvalidInput, PayloadTooLarge
 from services.volunteer import rules
 
 MAX_ROWS = 5000
@@ -141,7 +141,7 @@ def read(content, kind):
                      "accepted_headers": {k: list(v) for k, v in HEADERS.items()}})
     data = rows[1:]
     if len(data) > MAX_ROWS:
-        raise rules.PayloadTooLarge(
+        raise PayloadTooLarge(
             f"the sheet has more than {MAX_ROWS} rows; split it",
             fields={"file": [f"more than {MAX_ROWS} rows"]}, details={"max_rows": MAX_ROWS})
     out = []

@@ -17,7 +17,7 @@ from pymongo.errors import OperationFailure
 
 from services.common import access, config
 from services.common.errors import InvalidInput
-from services.common.mongo import utcnow
+from services.common.clock import utcnow
 
 log = logging.getLogger(__name__)
 

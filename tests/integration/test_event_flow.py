@@ -10,7 +10,7 @@ import kombu
 import pymongo
 import pytest
 
-from services.cli import import_divisions
+from services.registry.commands import import_divisions
 from services.common.inbox import DEAD_LETTER_QUEUE, DELIVERY_LIMIT
 from tests.fixtures import PROVINCE_ADMIN, division_files, wait_for
 from tests.harness import ROOT, EventTap

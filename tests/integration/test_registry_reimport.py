@@ -2,7 +2,7 @@
 name is corrected); coverage must follow at once, not at the unit's next event."""
 import pytest
 
-from services.cli import import_divisions
+from services.registry.commands import import_divisions
 from tests.fixtures import PROVINCE_ADMIN, wait_for
 
 pytestmark = pytest.mark.integration

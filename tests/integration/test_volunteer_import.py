@@ -7,7 +7,7 @@ import io
 import pytest
 
 from services.common.errors import InvalidInput
-from services.volunteer.rules import PayloadTooLarge
+from services.common.errors import PayloadTooLarge
 from tests.integration.test_volunteer_support import ADMIN, Scene, id_number
 
 pytestmark = pytest.mark.integration

@@ -236,7 +236,7 @@ def test_safe_cells():
 
 
 def test_a_sheet_too_large_is_a_413(client, rpc):
-    from services.volunteer.rules import PayloadTooLarge
+    from services.common.errors import PayloadTooLarge
 
     rpc.answer("volunteer", "import_hours", PayloadTooLarge(
         "the sheet has more than 5000 rows; split it", fields={"file": ["more than 5000 rows"]}))

@@ -7,7 +7,7 @@ import pytest
 from marshmallow import ValidationError
 
 from services.common import access
-from services.common.errors import Conflict, InvalidInput
+from services.common.errors import Conflict, InvalidInput, PayloadTooLarge
 from services.volunteer import rules, schemas, sheets
 
 CHINA = rules.CHINA
@@ -248,7 +248,7 @@ def test_sheet_headers_in_chinese_or_english_and_missing_ones_named():
     with pytest.raises(InvalidInput) as missing:
         sheets.read(b"name,start\nx,y\n", "csv")
     assert missing.value.details["missing_columns"] == ["volunteer_number", "activity_id", "end"]
-    with pytest.raises(rules.PayloadTooLarge):
+    with pytest.raises(PayloadTooLarge):
         sheets.read(("volunteer_number,activity_id,start,end\n" + "V,A,s,e\n" * (sheets.MAX_ROWS + 1)).encode(),
                     "csv")
 

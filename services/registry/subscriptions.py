@@ -1,0 +1,5 @@
+"""What the registry consumes: its own station events feed the coverage read model."""
+from services.common.contract import Subscriptions
+from services.registry import contract, coverage
+
+SUBSCRIPTIONS = Subscriptions("registry").on(contract.STATION_EVENTS, coverage.apply_station_event)

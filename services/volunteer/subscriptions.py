@@ -1,0 +1,16 @@
+"""What the volunteer service consumes, through its inbox `volunteer.inbox`.
+
+  registry station events (every one carries the station snapshot)  the stations read model
+  its own hours.approved and hours.corrected                        the totals read model
+"""
+from services.common.contract import Subscriptions
+from services.registry import contract as registry
+from services.volunteer import contract, stations_view, totals
+
+SUBSCRIPTIONS = (Subscriptions("volunteer")
+                 .on(registry.STATION_EVENTS, stations_view.apply_station_event)
+                 .on(contract.HOURS_APPROVED, totals.apply_approved)
+                 .on(contract.HOURS_CORRECTED, totals.apply_corrected))
+
+# Events that all increment the same region totals: one at a time per process.
+TOTALS_EVENTS = {contract.HOURS_APPROVED.type, contract.HOURS_CORRECTED.type}
