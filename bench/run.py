@@ -13,7 +13,8 @@ them) and prints, from one run:
      (get_station) from the same number of threads, and the ratio;
   3. the division import (Anhui; the whole country when ../shared is there);
   4. the resident memory of every process of the platform after the run.
-The volunteer figures come from bench/volunteer.py when that service exists.
+Then it runs each service's bench/<service>.py, and bench/contracts.py (what
+checking an event against its contract costs).
 """
 import argparse
 import json
@@ -311,11 +312,14 @@ def main():
         mongo.terminate()
         mongo.wait(30)
 
-    volunteer_bench = os.path.join(ROOT, "bench", "volunteer.py")
-    if os.path.exists(volunteer_bench) and "volunteer" in services:
-        import subprocess
+    import subprocess
 
-        subprocess.run([sys.executable, volunteer_bench] + (["--quick"] if args.quick else []), check=False)
+    # Then each service's own figures (bench/<service>.py), and the contract check's cost.
+    for name in [s for s in services if s != "registry"] + ["contracts"]:
+        script = os.path.join(ROOT, "bench", f"{name}.py")
+        if os.path.exists(script):
+            print()
+            subprocess.run([sys.executable, script] + (["--quick"] if args.quick else []), check=False)
 
 
 if __name__ == "__main__":

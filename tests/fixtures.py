@@ -27,6 +27,22 @@ def make_platform(mongo_uri, workdir):
 def drop_platform(platform):
     platform.stop_all()
     rabbitmqctl("delete_vhost", platform.vhost)
+    check_events(platform)
+
+
+def check_events(platform):
+    """Every event the platform's services committed must match the AsyncAPI document."""
+    import pymongo
+
+    from tests.contracts.events import check_outboxes
+
+    client = pymongo.MongoClient(platform.mongo_uri, tz_aware=True)
+    try:
+        checked, problems = check_outboxes(client, lambda s: f"{platform.db_prefix}_{s}")
+    finally:
+        client.close()
+    assert not problems, (f"{len(problems)} of {checked} events do not match the AsyncAPI "
+                          "document:\n" + "\n".join(problems[:50]))
 
 
 @pytest.fixture(scope="session")
