@@ -81,6 +81,32 @@ else
     trap 'rm -rf "$OUT"' EXIT
 fi
 
+# --- every service folder is deployed ------------------------------------------------
+# A service is a folder services/<name>/ with a service.py (services/common/catalog.py);
+# each needs its component and a place in the listing (docs/adding-a-service.md, step 3).
+section "services"
+missing=()
+found=0
+for svc_dir in "$ROOT"/services/*/; do
+    svc="$(basename "$svc_dir")"
+    [ -f "$svc_dir/service.py" ] && [ "$svc" != common ] || continue
+    found=$((found + 1))
+    [ -f "$HERE/base/services/$svc/kustomization.yaml" ] || missing+=("$svc: no component base/services/$svc/")
+    grep -qE "^  - services/$svc\$" "$HERE/base/kustomization.yaml" \
+        || missing+=("$svc: not listed in base/kustomization.yaml components")
+    for part in autoscaling disruption-budgets; do
+        [ -f "$HERE/components/$part/$svc.yaml" ] || missing+=("$svc: no components/$part/$svc.yaml")
+        grep -qE "^  - $svc\.yaml\$" "$HERE/components/$part/kustomization.yaml" \
+            || missing+=("$svc: not listed in components/$part/kustomization.yaml")
+    done
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    record PASS "services: each has its component, listed" "$found services"
+else
+    printf '  %s\n' "${missing[@]}"
+    record FAIL "services: each has its component, listed" "${#missing[@]} problems (above)"
+fi
+
 # --- base builds on its own ------------------------------------------------------
 section "base"
 if kubectl kustomize "$HERE/base" >"$OUT/base.yaml" 2>"$OUT/base.err"; then
