@@ -7,7 +7,7 @@ with a 6 GiB cache,
 a fresh RabbitMQ vhost, the topology and the volunteer service as `wushe serve
 volunteer` runs it) and prints:
   1. hour records recorded per second and approved per second, through RPC from
-     N threads, each with its own ClusterRpcProxy (STACK.md: never share one);
+     N threads, each with its own ClusterRpcProxy (docs/stack.md: never share one);
      then how long the totals read model took to count every approval (the
      event path: outbox -> broker -> the service's own inbox);
   2. the time to answer a region's totals (`hours_totals` over RPC, median of

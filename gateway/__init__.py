@@ -5,6 +5,6 @@ Start here: `gateway.app.create_app()`; a route is written with `gateway.api.end
 """
 import warnings
 
-# nameko imports eventlet, which warns on import that it is deprecated (STACK.md);
+# nameko imports eventlet, which warns on import that it is deprecated (docs/stack.md);
 # the gateway uses no eventlet at all, and the warning would break its JSON log lines.
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")

@@ -1,7 +1,7 @@
 """RPC from the gateway to the services.
 
 `RpcPool` keeps ONE long-lived nameko `ClusterRpcProxy` per thread (gunicorn
-gthread workers; see STACK.md: a proxy shared between threads breaks, one per
+gthread workers; see docs/stack.md: a proxy shared between threads breaks, one per
 request is 6x slower). Proxies are created lazily on first use in a thread, so
 never before gunicorn forks; a proxy inherited across a fork is dropped, not used.
 

@@ -21,7 +21,7 @@ def amqp_uri():
 
 def mongo_uri():
     # retryWrites=false and directConnection=true are for the local Mongo-wire
-    # server (see STACK.md); production URIs come from the MongoDB operator.
+    # server (see docs/mongo-wire-server.md); production URIs come from the MongoDB operator.
     return env(
         "MONGO_URI",
         f"mongodb://127.0.0.1:{LOCAL_MONGO_PORT}/?retryWrites=false&directConnection=true",

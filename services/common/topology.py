@@ -1,6 +1,6 @@
 """The broker topology, declared in one step before any service publishes.
 
-An event published while no queue is bound is dropped silently (STACK.md), so
+An event published while no queue is bound is dropped silently (docs/stack.md), so
 `wushe topology` runs first in `make up`, in the tests and as an init step in
 the cluster. It declares each service's events exchange, the dead-letter
 exchange and queue, every inbox with its bindings, and every service's RPC
