@@ -249,7 +249,8 @@ def call(service, method, *args, **kwargs):
     if "caller" not in kwargs and g.get("caller") is not None:
         kwargs["caller"] = g.caller
     rpc = get_rpc()
-    context = {"request_id": g.get("request_id")}
+    # The request id and the client's address travel to the service's logs and audit trail.
+    context = {"request_id": g.get("request_id"), "client_address": request.remote_addr}
     started = time.perf_counter()
     try:
         return rpc.call(service, method, args, kwargs, context=context,

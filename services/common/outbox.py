@@ -21,7 +21,7 @@ from nameko.extensions import DependencyProvider
 
 from pymongo.errors import DuplicateKeyError
 
-from services.common import catalog, config, events, logs, metrics, sequences
+from services.common import audit, catalog, config, events, logs, metrics, sequences
 from services.common.errors import DomainError, NotFound
 from services.common.clock import utcnow
 from services.common.mongo import run_in_transaction, service_db
@@ -66,6 +66,8 @@ def record(db, service, fn, correlation_id=None):
     def body(session):
         tx = Transaction(db, session, service, correlation_id)
         result = fn(tx)
+        # The change's audit entry commits with it, or nothing does (services.common.audit).
+        audit.record_change(tx)
         if tx.events:
             now = utcnow()
             db.outbox.insert_many(

@@ -18,7 +18,7 @@ from nameko.messaging import QueueConsumer
 from nameko.rpc import RPC_QUEUE_TEMPLATE, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.web.handlers import http
 
-from services.common import idempotency, inbox, logs, metrics
+from services.common import audit, idempotency, inbox, logs, metrics
 from services.common.errors import DomainError, Expired, InvalidInput, for_the_wire
 from services.common.mongo import ServiceDatabase, service_db
 from services.common.outbox import Outbox
@@ -86,6 +86,11 @@ class Tracing(DependencyProvider):
         logs.correlation_id.set(worker_ctx.data.get("request_id"))
         _deadline.set(worker_ctx.data.get("deadline"))
         logs.event_id.set(None)
+        # Who asks, from where and with which request: the audit trail's facts.
+        audit.caller.set(_caller_of(worker_ctx))
+        audit.action.set(worker_ctx.entrypoint.method_name)
+        audit.address.set(worker_ctx.data.get("client_address"))
+        audit.request_id.set(worker_ctx.data.get("request_id"))
         worker_ctx.data["_started"] = time.perf_counter()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
@@ -102,6 +107,13 @@ class Tracing(DependencyProvider):
         ).observe(time.perf_counter() - started)
 
 
+def _caller_of(worker_ctx):
+    found = (worker_ctx.kwargs or {}).get("caller")
+    if isinstance(found, dict):
+        return found
+    return next((a for a in worker_ctx.args or () if isinstance(a, dict) and "role" in a), None)
+
+
 class Prepare(DependencyProvider):
     """Creates the kit's indexes and runs the service's `prepare_database(db)` once, at start."""
 
@@ -109,6 +121,7 @@ class Prepare(DependencyProvider):
         database = service_db(self.container.service_name)
         inbox.ensure_indexes(database)
         idempotency.ensure_indexes(database)
+        audit.ensure_indexes(database)
         prepare = getattr(self.container.service_cls, "prepare_database", None)
         if prepare is not None:
             prepare(database)
@@ -175,6 +188,13 @@ class WusheService:
     @rpc
     def ping(self):
         return "pong"
+
+    @rpc
+    def audit_log(self, query, caller):
+        """This service's audit trail, for auditors and province admins in their region."""
+        from services.common.access import load
+
+        return audit.query(self.db, self.name, load(audit.AuditQuerySchema, query), caller)
 
     @rpc
     def replay_events(self, since, queue, types=None):

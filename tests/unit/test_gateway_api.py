@@ -189,14 +189,15 @@ def test_caller_and_request_id_sent_over_rpc(client, rpc):
     call = rpc.last
     assert (call.service, call.method, call.args) == ("registry", "get_station", ("st-1",))
     assert call.kwargs == {"caller": {"sub": "wang", "role": "county_officer", "region": "340102"}}
-    assert call.context == {"request_id": "req-42"}
+    # The request id and the client address travel for the service's logs and audit trail.
+    assert call.context == {"request_id": "req-42", "client_address": "127.0.0.1"}
     assert call.idempotent is True
 
 
 def test_request_id_made_when_missing_or_unsafe(client, rpc):
     r = client.get("/api/v1/stations/st-1", headers=h())
     made = r.headers["X-Request-Id"]
-    assert len(made) == 32 and rpc.last.context == {"request_id": made}
+    assert len(made) == 32 and rpc.last.context["request_id"] == made
     for unsafe in ("has spaces and \"quotes\"", "x" * 200, "<script>"):
         r = client.get("/api/v1/stations/st-1", headers={**h(), "X-Request-Id": unsafe})
         assert len(r.headers["X-Request-Id"]) == 32, unsafe

@@ -1,0 +1,46 @@
+"""The audit trail as auditors read it: every change with who, from where and which
+request, kept by the service that owns the data, scoped to the reader's region."""
+import openpyxl
+import io
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_change_is_in_its_services_audit_trail_with_who_where_and_which_request(api, units):
+    unit = units.township()
+    county = unit["areaCode"]
+    officer = api("county_officer", county, sub="officer-zhang")
+    created = officer.post("/api/v1/stations", json={"division_code": unit["code"],
+                                                     "name": f"{unit['name']}社工站"},
+                           headers={"X-Request-Id": "audit-req-1"})
+    assert created.status_code == 201, created.text
+    station_id = created.json()["id"]
+
+    auditor = api("auditor", county)
+    trail = auditor.get(f"/api/v1/audit/registry?record={station_id}")
+    assert trail.status_code == 200, trail.text
+    [entry] = trail.json()["items"]
+    assert entry["kind"] == "change" and entry["action"] == "create_station"
+    assert entry["actor"] == {"sub": "officer-zhang", "role": "county_officer", "region": county}
+    assert entry["request_id"] == "audit-req-1" and entry["address"] == "127.0.0.1"
+    assert entry["records"] == [{"type": "wushe.registry.station.created.v1", "id": station_id}]
+    assert county in entry["regions"] and entry["at"].endswith("Z")
+
+    # The same question from another county's auditor finds nothing of it.
+    other = api("auditor", "341881" if not county.startswith("3418") else "340102")
+    assert other.get(f"/api/v1/audit/registry?record={station_id}").json()["total"] == 0
+    # Officers change things; they do not read the trail.
+    assert officer.get("/api/v1/audit/registry").status_code == 403
+
+    export = auditor.get(f"/api/v1/audit/registry/export?record={station_id}&format=xlsx")
+    assert export.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(export.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "时间 (UTC)" and len(rows) == 2 and rows[1][4] == "officer-zhang"
+
+
+def test_an_unknown_service_is_a_400_naming_it(api):
+    response = api("province_admin", "34").get("/api/v1/audit/nosuch")
+    assert response.status_code == 400 and "service" in response.json()["error"]["fields"]
