@@ -46,13 +46,13 @@ import services  # noqa: E402,F401  (first: quiets eventlet's import banner)
 import pymongo  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
-from services.common import localmongo  # noqa: E402
-from services.volunteer import rules, totals  # noqa: E402
+from services.common import clock, localmongo  # noqa: E402
+from services.volunteer import id_numbers, totals  # noqa: E402
 from tests.harness import Platform, new_vhost, rabbitmqctl  # noqa: E402
 
 SYSTEM = {"sub": "bench", "role": "system", "region": ""}
 CACHE = "6G"
-CHINA = rules.CHINA
+CHINA = clock.CHINA
 
 
 def table(title, rows):
@@ -64,7 +64,7 @@ def table(title, rows):
 
 def id_number(county, born, seq):
     first17 = f"{county}{born:%Y%m%d}{seq:03d}"
-    return first17 + rules.id_check_character(first17)
+    return first17 + id_numbers.id_check_character(first17)
 
 
 # ---- 1. recording and approving through RPC ---------------------------------
@@ -191,7 +191,7 @@ class Province:
             self.count += 1
             self.minutes[index] = self.minutes.get(index, 0) + minutes
             self.records[index] = self.records.get(index, 0) + 1
-            service_date = rules.china_date(start).isoformat()
+            service_date = clock.china_date(start).isoformat()
             docs.append({
                 "_id": f"HB{self.count:010d}", "kind": "record", "volunteer_number": number,
                 "activity_id": f"AB{township}", "team_id": team, "station_id": station,
@@ -211,7 +211,7 @@ class Province:
                     "division_code": township, "county": township[:6], "city": township[:4],
                     "province": "35"}
             places = {}
-            for key, level, code, parent in rules.totals_keys(data):
+            for key, level, code, parent in totals.totals_keys(data):
                 doc = sums.setdefault(key, {"_id": key, "level": level, "code": code, "parent": parent,
                                             "minutes": 0, "volunteers": 0, "records": 0})
                 doc["minutes"] += minutes

@@ -130,17 +130,19 @@ class UnitPool:
         self.counties = iter(sorted(self.by_county))
         self.loose = []
 
-    def county(self):
-        """(county code, [township rows of kind street/town/township by name])"""
-        while True:  # a county of development zones only has no township to give
+    def county(self, at_least=5):
+        """(county code, [township rows of kind street/town/township by name]), a county
+        with at least `at_least` of them (tests take several from one county)."""
+        while True:
             code = next(self.counties)
             townships = [r for r in self.by_county[code] if r["name"].endswith(("街道", "镇", "乡"))]
-            if townships:
+            if len(townships) >= at_least:
                 return code, townships
+            self.loose.extend(townships)
 
     def township(self):
         while not self.loose:
-            self.loose = list(self.county()[1])
+            self.loose = list(self.county(at_least=1)[1])
         return self.loose.pop(0)
 
 

@@ -5,13 +5,12 @@ Each route is: an auth requirement + schema validation (`@endpoint`) + one RPC
 call (`call`, which adds `caller=`) + the answer. Copy this file for a new service.
 """
 from flask import Blueprint, url_for
-from marshmallow import Schema, fields
 
 from gateway.api import check_path, endpoint, list_of, page_of
 from gateway.auth import ALL_ROLES, OFFICERS, STATION_WORKERS
 from gateway.rpc import call
 from services.registry.schemas import (
-    ChecklistItemSchema, ChecklistUpdateSchema, CoverageQuerySchema, CoverageSchema,
+    DIVISION_CODE, ChecklistSchema, ChecklistUpdateSchema, CoverageQuerySchema, CoverageSchema,
     DivisionQuerySchema, DivisionSchema, RegionQuerySchema, RoomCreateSchema, RoomSchema,
     StaffCreateSchema, StaffingGapSchema, StaffingSchema, StaffSchema, StaffUpdateSchema,
     StationCreateSchema, StationQuerySchema, StationSchema, StationUpdateSchema,
@@ -20,18 +19,6 @@ from services.registry.schemas import (
 
 bp = Blueprint("registry", __name__)
 SERVICE = "registry"
-
-DIVISION_CODE = r"\d{2}|\d{4}|\d{6}|\d{9}|\d{12}"
-
-
-class ChecklistSchema(Schema):
-    """A station's 六有 checklist: the state of each of the six items."""
-    premises = fields.Nested(ChecklistItemSchema, metadata={"description": "有场所"})
-    equipment = fields.Nested(ChecklistItemSchema, metadata={"description": "有设备"})
-    staff = fields.Nested(ChecklistItemSchema, metadata={"description": "有人员"})
-    rules = fields.Nested(ChecklistItemSchema, metadata={"description": "有制度"})
-    funding = fields.Nested(ChecklistItemSchema, metadata={"description": "有经费"})
-    services = fields.Nested(ChecklistItemSchema, metadata={"description": "有服务"})
 
 
 STAFF_LIST = {

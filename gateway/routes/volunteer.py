@@ -17,16 +17,16 @@ from gateway.auth import ALL_ROLES, STATION_WORKERS
 from gateway.errors import BadRequest
 from gateway.rpc import call
 from services.volunteer.schemas import (
-    CERTIFICATE_NUMBER, ActivityCreateSchema, ActivityQuerySchema, ActivitySchema,
-    BatchApprovalSchema, CertificateCreateSchema, CertificateQuerySchema, CertificateSchema,
-    HoursApproveSchema, HoursBatchApproveSchema, HoursCorrectionSchema, HoursExportQuerySchema,
-    HoursQuerySchema, HoursRecordSchema, HoursRecordViewSchema, HoursRejectSchema,
-    ImportReportSchema, PageQuerySchema, PublicCertificateSchema, TeamCreateSchema,
-    TeamMemberCreateSchema, TeamMemberSchema, TeamQuerySchema, TeamSchema, TotalsQuerySchema,
-    TotalsSchema, VolunteerCreateSchema, VolunteerExportQuerySchema, VolunteerLookupResultSchema,
-    VolunteerLookupSchema, VolunteerQuerySchema, VolunteerSchema, VolunteerUpdateSchema,
+    CERTIFICATE_NUMBER, MAX_SHEET_ROWS, ActivityCreateSchema, ActivityQuerySchema,
+    ActivitySchema, BatchApprovalSchema, CertificateCreateSchema, CertificateQuerySchema,
+    CertificateSchema, HoursApproveSchema, HoursBatchApproveSchema, HoursCorrectionSchema,
+    HoursExportQuerySchema, HoursQuerySchema, HoursRecordSchema, HoursRecordViewSchema,
+    HoursRejectSchema, ImportReportSchema, PageQuerySchema, PublicCertificateSchema,
+    TeamCreateSchema, TeamMemberCreateSchema, TeamMemberSchema, TeamQuerySchema, TeamSchema,
+    TotalsQuerySchema, TotalsSchema, VolunteerCreateSchema, VolunteerExportQuerySchema,
+    VolunteerLookupResultSchema, VolunteerLookupSchema, VolunteerQuerySchema, VolunteerSchema,
+    VolunteerUpdateSchema,
 )
-from services.volunteer.sheets import MAX_ROWS
 
 bp = Blueprint("volunteer", __name__)
 SERVICE = "volunteer"
@@ -54,8 +54,7 @@ FILE_DOWNLOAD = {"text/csv": {"type": "string"},
 
 
 def _idempotency_key():
-    key = request.headers.get("Idempotency-Key")
-    return key if key is not None else None
+    return request.headers.get("Idempotency-Key")
 
 
 # ---- volunteers ----
@@ -228,7 +227,7 @@ def _upload():
                       "multipart field `file`. Columns (English or Chinese headers): "
                       "volunteer_number (志愿者编号) or id_number (身份证号), activity_id (活动编号), "
                       "start (开始时间), end (结束时间), note (备注); times with an offset or in "
-                      f"China time. At most {MAX_ROWS} rows (413 beyond). Every row passes the "
+                      f"China time. At most {MAX_SHEET_ROWS} rows (413 beyond). Every row passes the "
                       "rules of POST /hours; good rows are recorded even when others fail; the "
                       "answer reports each row. A missing column or an unreadable file is a 400 "
                       "naming it. " + IDEMPOTENCY)

@@ -1,9 +1,6 @@
 """The registry's `wushe` subcommands: `wushe import-divisions FILE...`."""
 from services.common.access import SYSTEM
 
-# Parents first, so a reader never sees a unit whose region is missing.
-LEVEL_ORDER = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
-
 
 def import_divisions(paths, cluster=None, chunk=5000, out=print, rpc=None):
     """Send division CSV rows (any file order) to the registry in chunks, then recount.
@@ -12,10 +9,10 @@ def import_divisions(paths, cluster=None, chunk=5000, out=print, rpc=None):
     if cluster is None:
         with rpc as opened:
             return import_divisions(paths, opened, chunk, out)
-    from services.registry.divisions import read_division_files
+    from services.registry.division_files import read_division_files
 
+    # Sorted parents first, so a reader never sees a unit whose region is missing.
     rows = read_division_files(paths)
-    rows.sort(key=lambda r: (LEVEL_ORDER[r["level"]], r["code"]))
     summary = {"inserted": 0, "updated": 0, "unchanged": 0}
     for start in range(0, len(rows), chunk):
         counts = cluster.registry.import_divisions(rows[start:start + chunk], caller=SYSTEM)

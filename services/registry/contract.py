@@ -9,8 +9,7 @@ never the names or phones of people.
 from marshmallow import Schema, fields, validate
 
 from services.common.contract import Contract, EventSpec
-
-STATUSES = ("planned", "built", "operating", "suspended", "closed")
+from services.registry.schemas import STATUSES
 CODE = {"township": r"^\d{9}$", "county": r"^\d{6}$", "city": r"^\d{4}$", "province": r"^\d{2}$"}
 
 

@@ -19,18 +19,19 @@ Collection `coverage_units`, one document per township-level unit that has
 
 `apply_station_event` keeps it up to date from the station events (the full
 status history travels in every event, so an event replaces what is known of
-its station). The coverage query is one `find` on `divisions` (the region and
-its children, with the unit counts `divisions.recount_units` keeps) and one
-aggregation over the region's units with stations; it never reads the
-stations collection.
+its station). The coverage query reads the region and its children from
+`divisions` (two finds, with the unit counts `divisions.recount_units` keeps)
+and runs one aggregation over the region's units with stations; it never
+reads the stations collection.
 
 Decisions
 ---------
 * Dates are "YYYY-MM-DD" strings, compared as strings; a station's status on
   a date is that of the last history entry on or before it (entries of the
   same day: the last one listed). Before its first entry a station does not
-  exist. "built", "operating" and "suspended" count as having a station;
-  "operating" as operating; "planned" and "closed" as nothing.
+  exist. "built", "operating" and "suspended" (rules.COVERING) count as
+  having a station; "operating" as operating; "planned" and "closed" as
+  nothing.
 * The unit's timeline lists only changes of (with_station, operating),
   starting from (false, false); the state on a date is its last entry on or
   before it.
@@ -50,11 +51,11 @@ Decisions
   `divisions` raises InvalidInput / NotFound (field `division_code`); import
   the divisions before stations exist.
 * Concurrency: every write of a unit document is conditional on the `rev`
-  read. Inside a transaction a lost race raises an OperationFailure labelled
-  TransientTransactionError (code 112, WriteConflict), which
-  `ClientSession.with_transaction` retries like the server's own write
+  read. Inside a transaction a lost race raises `errors.write_conflict`,
+  which `ClientSession.with_transaction` retries like the server's own write
   conflicts; without a transaction the function retries by itself.
-* "Today" is the date in Asia/Shanghai (UTC+8, no daylight saving).
+* "Today" is the civil date in China (services/common/clock.py).
+* Officers ask through `asked`, which checks the region against the caller's.
 * The answer also carries `level` and `as_of` (ISO date) next to the fields
   the API promises.
 """
@@ -62,36 +63,38 @@ import datetime as dt
 import re
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import DuplicateKeyError
 
-from services.common.errors import InvalidInput, NotFound
-from services.registry import divisions
+from services.common import access
+from services.common.clock import china_date, china_today
+from services.common.errors import InvalidInput, NotFound, write_conflict
+from services.registry import division_kinds, divisions, rules
+from services.registry.contract import STATUSES
+from services.registry.division_codes import REGION_LEVELS, level_of
 
-COLLECTION = "coverage_units"
-
-STATUSES = ("planned", "built", "operating", "suspended", "closed")
-WITH_STATION = frozenset(["built", "operating", "suspended"])
+WITH_STATION = frozenset(rules.COVERING)
 OPERATING = frozenset(["operating"])
 
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CHILD_KEY = {"province": "$city", "city": "$county", "county": "$_id"}
 _MAX_ATTEMPTS = 5
+_UNIT_FIELDS = ("province", "city", "county", "kind")
+
+
+def ensure_indexes(db):
+    db.coverage_units.create_index([("stations.station_id", ASCENDING)], name="station_id")
+    for level in REGION_LEVELS:
+        db.coverage_units.create_index([(level, ASCENDING), ("since", ASCENDING)],
+                                       name=f"{level}_since")
 
 
 # --------------------------------------------------------------------------
 # Dates and timelines
 
 
-def today():
-    return dt.datetime.now(CHINA_TZ).date()
-
-
 def _iso_date(value, field):
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(CHINA_TZ)
-        return value.date().isoformat()
+        return china_date(value).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, str) and _DATE_RE.match(value):
@@ -136,7 +139,10 @@ def _bad_event(field, problem):
 
 
 def parse_station_event(event):
-    """The parts of a station CloudEvent the read model needs, validated."""
+    """The parts of a station CloudEvent the read model needs, validated.
+
+    Tolerant of what it does not need, so a test or a replay may send only
+    these fields: station_id, division_code, version and status_history."""
     if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
         raise _bad_event("data", "the event has no data object")
     data = event["data"]
@@ -144,7 +150,7 @@ def parse_station_event(event):
     if not isinstance(station_id, str) or not station_id:
         raise _bad_event("station_id", "must be a non-empty string")
     code = data.get("division_code")
-    if not isinstance(code, str) or divisions.level_of(code) != "township":
+    if level_of(code) != "township":
         raise _bad_event("division_code", "must be the 9-digit code of a township-level unit")
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
@@ -162,12 +168,6 @@ def parse_station_event(event):
             "status_history": clean}
 
 
-def _write_conflict(message):
-    details = {"ok": 0, "code": 112, "codeName": "WriteConflict", "errmsg": message,
-               "errorLabels": ["TransientTransactionError"]}
-    return OperationFailure(message, code=112, details=details)
-
-
 class _Retry(Exception):
     pass
 
@@ -175,14 +175,8 @@ class _Retry(Exception):
 def _unit_doc(unit, stations, rev):
     stations = sorted(stations, key=lambda s: s["station_id"])
     timeline = unit_timeline(stations)
-    doc = dict(unit)
-    doc.update({
-        "stations": stations,
-        "timeline": timeline,
-        "since": timeline[0]["on"] if timeline else None,
-        "rev": rev,
-    })
-    return doc
+    return {**unit, "stations": stations, "timeline": timeline,
+            "since": timeline[0]["on"] if timeline else None, "rev": rev}
 
 
 def _save(coll, old, doc, session):
@@ -203,26 +197,25 @@ def _save(coll, old, doc, session):
 
 
 def _apply_once(db, session, change):
-    coll = db[COLLECTION]
+    coll = db.coverage_units
     sid, code = change["station_id"], change["division_code"]
     current = coll.find_one({"stations.station_id": sid}, session=session)
     if current is not None:
         stored = next(s for s in current["stations"] if s["station_id"] == sid)
         if stored["version"] >= change["version"]:
             return False
-    division = db[divisions.COLLECTION].find_one({"_id": code}, session=session)
+    division = divisions.find(db, code, session)
     if division is None:
         raise NotFound(f"station event: no township-level unit {code}",
                        fields={"division_code": ["unknown township-level unit"]})
-    unit = {"_id": code, "province": division.get("province"), "city": division.get("city"),
-            "county": division.get("county"), "kind": division.get("kind")}
+    unit = {"_id": code, **{k: division.get(k) for k in _UNIT_FIELDS}}
     entry = {"station_id": sid, "version": change["version"], "division_code": code,
              "status_history": change["status_history"]}
 
     if current is not None and current["_id"] != code:
         # The station moved to another unit: take it out of the old one first.
         rest = [s for s in current["stations"] if s["station_id"] != sid]
-        old_unit = {k: current.get(k) for k in ("_id", "province", "city", "county", "kind")}
+        old_unit = {k: current.get(k) for k in ("_id", *_UNIT_FIELDS)}
         _save(coll, current, _unit_doc(old_unit, rest, current["rev"] + 1), session)
         target = coll.find_one({"_id": code}, session=session)
     elif current is not None:
@@ -251,38 +244,30 @@ def apply_station_event(db, session, event):
             return _apply_once(db, session, change)
         except _Retry:
             if in_transaction or attempt == _MAX_ATTEMPTS - 1:
-                raise _write_conflict(
+                raise write_conflict(
                     f"coverage unit {change['division_code']} changed meanwhile") from None
     raise AssertionError("unreachable")
 
 
-def resync_kinds(db):
+def resync_kinds(db, session=None):
     """Copy kind and ancestors from `divisions` into the read model again.
 
     Needed only after a divisions import changed a unit's kind. Returns the
     number of unit documents changed.
     """
-    coll = db[COLLECTION]
-    units = list(coll.find({}, {"province": 1, "city": 1, "county": 1, "kind": 1}))
-    codes = [u["_id"] for u in units]
-    known = divisions._existing(db[divisions.COLLECTION], codes)
+    coll = db.coverage_units
+    units = list(coll.find({}, dict.fromkeys(_UNIT_FIELDS, 1), session=session))
+    known = divisions.by_code(db, [u["_id"] for u in units], session)
     changed = 0
     for u in units:
         d = known.get(u["_id"])
         if d is None:
             continue
-        want = {k: d.get(k) for k in ("province", "city", "county", "kind")}
+        want = {k: d.get(k) for k in _UNIT_FIELDS}
         if any(u.get(k) != v for k, v in want.items()):
-            coll.update_one({"_id": u["_id"]}, {"$set": want, "$inc": {"rev": 1}})
+            coll.update_one({"_id": u["_id"]}, {"$set": want, "$inc": {"rev": 1}}, session=session)
             changed += 1
     return changed
-
-
-def ensure_indexes(db):
-    coll = db[COLLECTION]
-    coll.create_index([("stations.station_id", ASCENDING)], name="station_id")
-    for level in ("province", "city", "county"):
-        coll.create_index([(level, ASCENDING), ("since", ASCENDING)], name=f"{level}_since")
 
 
 # --------------------------------------------------------------------------
@@ -293,17 +278,24 @@ def _rate(count, units):
     return round(count / units, 4) if units else 0.0
 
 
-def _figures(code, name, units, other_units, with_station, operating):
+def _figures(division, with_station, operating):
+    units = division.get("units", 0)
     return {
-        "region": code,
-        "name": name,
+        "region": division["_id"],
+        "name": division["name"],
         "units": units,
         "with_station": with_station,
         "operating": operating,
         "coverage_rate": _rate(with_station, units),
         "operating_rate": _rate(operating, units),
-        "other_units": other_units,
+        "other_units": division.get("other_units", 0),
     }
+
+
+def asked(db, query, caller):
+    """Coverage as an officer asks it: {region, as_of}, the region inside the caller's own."""
+    access.ensure_within(caller, query["region"], "region")
+    return coverage(db, query["region"], query.get("as_of"))
 
 
 def coverage(db, region, as_of=None):
@@ -314,25 +306,23 @@ def coverage(db, region, as_of=None):
     per child region: a province's cities, a city's counties, a county's
     townships, including those without stations]}.
     """
-    level = divisions.level_of(region) if isinstance(region, str) else None
+    level = level_of(region)
     if level is None:
         raise InvalidInput(f"region: not a division code: {region!r}",
                            fields={"region": ["must be the code of a province, city or county"]})
-    if level not in divisions.REGION_LEVELS:
+    if level not in REGION_LEVELS:
         raise InvalidInput(f"region: {region} is a {level}; coverage is asked of a province, city or county",
                            fields={"region": ["must be the code of a province, city or county"]})
-    on = today().isoformat() if as_of is None else _iso_date(as_of, "as_of")
+    on = china_today().isoformat() if as_of is None else _iso_date(as_of, "as_of")
 
-    div = db[divisions.COLLECTION]
-    region_doc = div.find_one({"_id": region})
+    region_doc = divisions.find(db, region)
     if region_doc is None:
         raise NotFound(f"no region {region}", fields={"region": ["unknown division code"]})
-    children = list(div.find({"parent": region}, {"name": 1, "units": 1, "other_units": 1})
-                    .sort("_id", ASCENDING))
+    child_docs = divisions.children(db, region, {"name": 1, "units": 1, "other_units": 1})
 
     pipeline = [
         {"$match": {level: region, "since": {"$lte": on},
-                    "kind": {"$in": list(divisions.UNIT_KINDS)}}},
+                    "kind": {"$in": list(division_kinds.UNIT_KINDS)}}},
         {"$project": {
             "child": _CHILD_KEY[level],
             "state": {"$arrayElemAt": [
@@ -347,18 +337,12 @@ def coverage(db, region, as_of=None):
         }},
     ]
     counts = {g["_id"]: (g["with_station"], g["operating"])
-              for g in db[COLLECTION].aggregate(pipeline)}
+              for g in db.coverage_units.aggregate(pipeline)}
 
-    out_children = []
-    for child in children:
-        with_station, operating = counts.get(child["_id"], (0, 0))
-        out_children.append(_figures(child["_id"], child["name"], child.get("units", 0),
-                                     child.get("other_units", 0), with_station, operating))
-    total_with = sum(c[0] for c in counts.values())
-    total_operating = sum(c[1] for c in counts.values())
-    answer = _figures(region, region_doc["name"], region_doc.get("units", 0),
-                      region_doc.get("other_units", 0), total_with, total_operating)
+    answer = _figures(region_doc, sum(c[0] for c in counts.values()),
+                      sum(c[1] for c in counts.values()))
     answer["level"] = level
     answer["as_of"] = on
-    answer["children"] = out_children
+    answer["children"] = [_figures(child, *counts.get(child["_id"], (0, 0)))
+                          for child in child_docs]
     return answer

@@ -6,6 +6,7 @@ interrupted run) completes the demo rather than doubling it.
 import os
 
 from services.registry.commands import import_divisions
+from services.registry.division_files import division_files
 
 AFTER = ()
 DIVISIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "divisions")
@@ -19,12 +20,8 @@ STEPS = {"planned": [], "built": ["built"], "operating": ["built", "operating"],
          "suspended": ["built", "operating", "suspended"]}
 
 
-def division_files():
-    return [os.path.join(DIVISIONS, f) for f in sorted(os.listdir(DIVISIONS)) if f.endswith(".csv")]
-
-
 def load(cluster, out=print):
-    import_divisions(division_files(), cluster, out=out)
+    import_divisions(division_files(DIVISIONS), cluster, out=out)
     registry = cluster.registry
     counties = registry.list_divisions({"parent": "3401", "per_page": 3}, caller=CALLER)["items"]
     made = 0

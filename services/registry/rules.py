@@ -30,6 +30,7 @@ MAX_LIVE_STATIONS_PER_UNIT = 2
 
 # 1+1+X: one head, one supervisor and X resident social workers.
 LARGE_POPULATION = 20_000
+SINGLE_ROLES = ("head", "supervisor")
 
 
 def transition_event(current, to):
@@ -68,6 +69,13 @@ def check_new_station(live_stations, second_station_reason):
             fields={"second_station_reason": ["required for a unit's second station"]},
             details={"stations": [s["_id"] for s in live_stations]},
         )
+
+
+def check_role_free(staff, role):
+    """A station has one head and one supervisor: refuse a second."""
+    if role in SINGLE_ROLES and any(member["role"] == role for member in staff):
+        raise Conflict(f"the station already has a {role}; change or remove that one first",
+                       fields={"role": [f"station already has a {role}"]})
 
 
 def required_staff(population_served):

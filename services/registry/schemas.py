@@ -8,15 +8,22 @@ from marshmallow import Schema, fields, validate, validates_schema, ValidationEr
 from services.common.schemas import PHONE, PageQuerySchema
 
 STATUSES = ("planned", "built", "operating", "suspended", "closed")
+LEVELS = ("province", "city", "county", "township", "village")
+KINDS = ("street", "town", "township", "other")
 CHECKLIST_ITEMS = ("premises", "equipment", "staff", "rules", "funding", "services")
 CHECKLIST_STATES = ("missing", "partial", "met")
 STAFF_ROLES = ("head", "supervisor", "resident")
 CERTIFICATION_LEVELS = ("none", "junior", "intermediate", "senior")
 ROOM_KINDS = ("room", "micro_site")
 
+# A division code of any level (the gateway checks `/divisions/<code>` with it).
+DIVISION_CODE = r"\d{2}|\d{4}|\d{6}|\d{9}|\d{12}"
 TOWNSHIP_CODE = validate.Regexp(r"^\d{9}$", error="must be a 9-digit township-level division code")
 REGION_CODE = validate.Regexp(r"^(\d{2}|\d{4}|\d{6})$",
                               error="must be a province (2), city (4) or county (6) digit code")
+# A region or a township: what lists of stations and divisions narrow to.
+AREA_CODE = validate.Regexp(r"^(\d{2}|\d{4}|\d{6}|\d{9})$",
+                            error="must be a province, city, county or township code")
 CREDIT_CODE = validate.Regexp(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$",
                               error="must be an 18-character unified social credit code")
 
@@ -75,14 +82,18 @@ class ChecklistItemSchema(Schema):
     attested_on = fields.Date(required=True)
 
 
-class ChecklistUpdateSchema(Schema):
+class ChecklistSchema(Schema):
+    """A station's 六有 checklist: the state of each of the six items."""
+    premises = fields.Nested(ChecklistItemSchema, metadata={"description": "有场所"})
+    equipment = fields.Nested(ChecklistItemSchema, metadata={"description": "有设备"})
+    staff = fields.Nested(ChecklistItemSchema, metadata={"description": "有人员"})
+    rules = fields.Nested(ChecklistItemSchema, metadata={"description": "有制度"})
+    funding = fields.Nested(ChecklistItemSchema, metadata={"description": "有经费"})
+    services = fields.Nested(ChecklistItemSchema, metadata={"description": "有服务"})
+
+
+class ChecklistUpdateSchema(ChecklistSchema):
     """Any subset of the six items of the 六有 standard."""
-    premises = fields.Nested(ChecklistItemSchema)
-    equipment = fields.Nested(ChecklistItemSchema)
-    staff = fields.Nested(ChecklistItemSchema)
-    rules = fields.Nested(ChecklistItemSchema)
-    funding = fields.Nested(ChecklistItemSchema)
-    services = fields.Nested(ChecklistItemSchema)
 
     @validates_schema
     def not_empty(self, data, **kwargs):
@@ -121,8 +132,7 @@ class RoomCreateSchema(Schema):
 
 
 class StationQuerySchema(PageQuerySchema):
-    region = fields.String(load_default=None, allow_none=True,
-                           validate=validate.Regexp(r"^(\d{2}|\d{4}|\d{6}|\d{9})$"))
+    region = fields.String(load_default=None, allow_none=True, validate=AREA_CODE)
     status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(STATUSES))
 
 
@@ -136,8 +146,14 @@ class RegionQuerySchema(PageQuerySchema):
 
 
 class DivisionQuerySchema(PageQuerySchema):
-    parent = fields.String(load_default=None, allow_none=True,
-                           validate=validate.Regexp(r"^(\d{2}|\d{4}|\d{6}|\d{9})$"))
+    parent = fields.String(load_default=None, allow_none=True, validate=AREA_CODE)
+
+
+class DivisionImportSummarySchema(Schema):
+    """What the chunks of one division import did (`wushe import-divisions`)."""
+    inserted = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    updated = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    unchanged = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
 
 
 # ---- responses (documentation of what the API returns) ----
@@ -195,8 +211,8 @@ class StationSchema(Schema):
 class DivisionSchema(Schema):
     code = fields.String()
     name = fields.String()
-    level = fields.String(validate=validate.OneOf(("province", "city", "county", "township", "village")))
-    kind = fields.String(allow_none=True, validate=validate.OneOf(("street", "town", "township", "other")))
+    level = fields.String(validate=validate.OneOf(LEVELS))
+    kind = fields.String(allow_none=True, validate=validate.OneOf(KINDS))
     parent = fields.String(allow_none=True)
     units = fields.Integer(allow_none=True)
     other_units = fields.Integer(allow_none=True)

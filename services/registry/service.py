@@ -1,11 +1,11 @@
 """The registry service: nameko entrypoints only; the work is in stations,
-divisions and coverage."""
+divisions, division_import and coverage."""
 from services.common import access
 from services.common.errors import Forbidden
-from services.common.jsonable import jsonable
 from services.common.inbox import inbox_handler
 from services.common.service import WusheService, rpc
-from services.registry import coverage, divisions, schemas, stations, subscriptions
+from services.registry import coverage, division_import, divisions, schemas, stations
+from services.registry.subscriptions import SUBSCRIPTIONS
 
 
 class RegistryService(WusheService):
@@ -17,36 +17,26 @@ class RegistryService(WusheService):
         stations.ensure_indexes(db)
         coverage.ensure_indexes(db)
 
-    def _record(self, fn):
-        return self.outbox.record(fn)
-
     # -- events in --------------------------------------------------------
 
-    @inbox_handler(subscriptions.SUBSCRIPTIONS.queue())
+    @inbox_handler(SUBSCRIPTIONS.queue())
     def on_event(self, event):
-        self.inbox.handle(event, subscriptions.SUBSCRIPTIONS.handlers)
+        self.inbox.handle(event, SUBSCRIPTIONS.handlers)
 
-    # -- divisions --------------------------------------------------------
+    # -- divisions: the country's reference data, read by every caller ----
 
     @rpc
     def import_divisions(self, rows, caller):
-        """Store a chunk of division rows (see divisions.read_division_files)."""
+        """Store a chunk of division rows (see division_files.read_division_files)."""
         _system_only(caller)
         return divisions.import_divisions(self.db, rows)
 
     @rpc
     def finish_division_import(self, summary, caller):
-        """Recount units per region after all chunks, and tell others if anything changed."""
+        """After all chunks: recount, let coverage follow, tell others if anything changed."""
         _system_only(caller)
-        regions = divisions.recount_units(self.db)
-        changed = summary.get("inserted", 0) + summary.get("updated", 0)
-        if changed:
-            # A unit whose kind changed (say, renamed to a development zone)
-            # must leave or join the coverage rates now, not at its next event.
-            coverage.resync_kinds(self.db)
-            self._record(lambda tx: tx.emit("divisions.imported", "divisions",
-                                            {**summary, "regions": regions}))
-        return {**summary, "regions": regions}
+        summary = access.load(schemas.DivisionImportSummarySchema, summary)
+        return self.command(lambda tx: division_import.finish(tx, summary))
 
     @rpc
     def get_division(self, code, caller):
@@ -57,14 +47,14 @@ class RegistryService(WusheService):
     def list_divisions(self, query, caller):
         access.caller_region(caller)
         query = access.load(schemas.DivisionQuerySchema, query)
-        return divisions.list_divisions(self.db, query.get("parent"), query["page"], query["per_page"])
+        return divisions.list_divisions(self.db, query["parent"], query["page"], query["per_page"])
 
     # -- stations ---------------------------------------------------------
 
     @rpc
     def create_station(self, data, caller):
         data = access.load(schemas.StationCreateSchema, data)
-        return self._record(lambda tx: stations.create(tx, data, caller))
+        return self.command(lambda tx: stations.create(tx, data, caller))
 
     @rpc
     def get_station(self, station_id, caller):
@@ -78,50 +68,47 @@ class RegistryService(WusheService):
     @rpc
     def update_station(self, station_id, data, caller):
         data = access.load(schemas.StationUpdateSchema, data)
-        return self._record(lambda tx: stations.update(tx, station_id, data, caller))
+        return self.command(lambda tx: stations.update(tx, station_id, data, caller))
 
     @rpc
     def transition_station(self, station_id, data, caller):
         data = access.load(schemas.TransitionSchema, data)
-        return self._record(lambda tx: stations.transition(tx, station_id, data, caller))
+        return self.command(lambda tx: stations.transition(tx, station_id, data, caller))
 
     @rpc
     def update_checklist(self, station_id, data, caller):
         data = access.load(schemas.ChecklistUpdateSchema, data)
-        return self._record(lambda tx: stations.update_checklist(tx, station_id, data, caller))
+        return self.command(lambda tx: stations.update_checklist(tx, station_id, data, caller))
 
     @rpc
     def add_staff(self, station_id, data, caller):
         data = access.load(schemas.StaffCreateSchema, data)
-        return self._record(lambda tx: stations.add_staff(tx, station_id, data, caller))
+        return self.command(lambda tx: stations.add_staff(tx, station_id, data, caller))
 
     @rpc
     def update_staff(self, station_id, staff_id, data, caller):
         data = access.load(schemas.StaffUpdateSchema, data)
-        return self._record(lambda tx: stations.update_staff(tx, station_id, staff_id, data, caller))
+        return self.command(lambda tx: stations.update_staff(tx, station_id, staff_id, data, caller))
 
     @rpc
     def remove_staff(self, station_id, staff_id, caller):
-        self._record(lambda tx: stations.remove_staff(tx, station_id, staff_id, caller))
+        self.command(lambda tx: stations.remove_staff(tx, station_id, staff_id, caller))
 
     @rpc
     def add_room(self, station_id, data, caller):
         data = access.load(schemas.RoomCreateSchema, data)
-        return self._record(lambda tx: stations.add_room(tx, station_id, data, caller))
+        return self.command(lambda tx: stations.add_room(tx, station_id, data, caller))
 
     @rpc
     def remove_room(self, station_id, room_id, caller):
-        self._record(lambda tx: stations.remove_room(tx, station_id, room_id, caller))
+        self.command(lambda tx: stations.remove_room(tx, station_id, room_id, caller))
 
     # -- read models ------------------------------------------------------
 
     @rpc
     def coverage(self, query, caller):
         query = access.load(schemas.CoverageQuerySchema, query)
-        region = query["region"]
-        access.ensure_within(caller, region, "region")
-        result = coverage.coverage(self.db, region, query.get("as_of"))
-        return jsonable(result)
+        return coverage.asked(self.db, query, caller)
 
     @rpc
     def staffing_gaps(self, query, caller):

@@ -1,29 +1,23 @@
-"""Stations: storage, commands (each inside an outbox transaction) and views.
+"""Stations: the `stations` collection, the commands on it and the views of a station.
 
 A station document holds everything about one station, including its dated
 status history, the 六有 checklist, staff and rooms, and a `version` that grows
 with every change; events carry that version so read models apply changes in
 order and ignore stale or repeated ones.
+
+Commands take the command's transaction `tx` and emit their event there;
+queries take `db`. Both take the caller and check its region here.
 """
-import datetime
 import uuid
-from zoneinfo import ZoneInfo
 
 from pymongo.errors import DuplicateKeyError
 
-from services.common import access
-from services.common.jsonable import jsonable
+from services.common import access, queries
+from services.common.clock import china_today, now_ms
 from services.common.errors import Conflict, InvalidInput, NotFound
-from services.common.clock import utcnow
+from services.common.jsonable import jsonable
 from services.registry import divisions, rules
 from services.registry.schemas import CHECKLIST_ITEMS
-
-CHINA = ZoneInfo("Asia/Shanghai")
-
-
-def today():
-    """Station dates are civil dates in China."""
-    return datetime.datetime.now(CHINA).date()
 
 
 def ensure_indexes(db):
@@ -34,18 +28,14 @@ def ensure_indexes(db):
     db.stations.create_index([("status", 1), ("staffing.meets_rule", 1), ("division_code", 1)])
 
 
-def _region_field(code):
-    return {2: "province", 4: "city", 6: "county", 9: "division_code"}[len(code)]
-
-
-def region_filter(region):
-    return {_region_field(region): region} if region else {}
+# --------------------------------------------------------------------------
+# Views
 
 
 def view(station, caller):
     """The station as the API shows it to this caller."""
     show_personal = access.sees_personal_data(caller)
-    out = {k: v for k, v in station.items() if k not in ("_id",)}
+    out = {k: v for k, v in station.items() if k != "_id"}
     out["id"] = station["_id"]
     out["allowed_transitions"] = list(rules.TRANSITIONS[station["status"]])
     out["staff"] = [member if show_personal else
@@ -56,7 +46,7 @@ def view(station, caller):
 
 
 def snapshot(station):
-    """What events say about a station: no names or phones of people."""
+    """What events say about a station: staff by id and role, never names or phones."""
     return jsonable({
         "station_id": station["_id"],
         "division_code": station["division_code"],
@@ -73,36 +63,73 @@ def snapshot(station):
         "population_served": station["population_served"],
         "operator_name": (station.get("operator") or {}).get("name"),
         "staffing": {k: station["staffing"][k] for k in ("required", "have", "meets_rule")},
+        "staff": [{"id": m["id"], "role": m["role"], "certification": m.get("certification")}
+                  for m in station.get("staff", [])],
         "checklist_met": sum(1 for item in station["checklist"].values() if item["state"] == "met"),
         "rooms": len(station.get("rooms", [])),
         "version": station["version"],
     })
 
 
-def _load(tx, station_id, caller):
-    station = tx.db.stations.find_one({"_id": station_id}, session=tx.session)
-    if station is None:
-        raise NotFound(f"no station {station_id}", fields={"station_id": ["not found"]})
-    access.ensure_within(caller, station["division_code"], "station")
-    return station
+def _room_ref(room):
+    return {k: room[k] for k in ("id", "kind", "name", "village_code")}
+
+
+def _staffing_gap(station):
+    return {"station_id": station["_id"],
+            **{k: station[k] for k in ("name", "division_code", "status", "population_served",
+                                       "staffing")}}
+
+
+# --------------------------------------------------------------------------
+# Queries
+
+
+def _load(db, station_id, caller, session=None):
+    return queries.load_in_region(db.stations, station_id, caller, what="station",
+                                  field="station_id", session=session)
+
+
+def get(db, station_id, caller):
+    return view(_load(db, station_id, caller), caller)
+
+
+def list_page(db, query, caller):
+    selector = queries.scoped(caller, query.get("region"))
+    if query.get("status"):
+        selector["status"] = query["status"]
+    return queries.page(db.stations, selector, query,
+                        lambda found: [view(s, caller) for s in found])
+
+
+def staffing_gaps(db, query, caller):
+    """Live stations (built, operating, suspended) short of the 1+1+X rule."""
+    selector = {**queries.scoped(caller, query.get("region")),
+                "status": {"$in": list(rules.COVERING)}, "staffing.meets_rule": False}
+    return queries.page(db.stations, selector, query,
+                        lambda found: [_staffing_gap(s) for s in found])
+
+
+# --------------------------------------------------------------------------
+# Commands
+
+
+def _to_change(tx, station_id, caller):
+    """The station a command changes, read in its transaction."""
+    return _load(tx.db, station_id, caller, tx.session)
 
 
 def _save(tx, station, caller):
     """Write the station back, guarded by its version (a concurrent change loses)."""
     previous = station["version"]
     station["version"] = previous + 1
-    station["updated_at"] = utcnow()
+    station["updated_at"] = now_ms()
     station["updated_by"] = access.actor(caller)
     result = tx.db.stations.replace_one({"_id": station["_id"], "version": previous}, station,
                                         session=tx.session)
     if result.matched_count != 1:
         raise Conflict("the station was changed meanwhile; read it again and retry")
     return station
-
-
-def _serialise_dates(data):
-    return {k: (v.isoformat() if isinstance(v, datetime.date) else
-                _serialise_dates(v) if isinstance(v, dict) else v) for k, v in data.items()}
 
 
 def create(tx, data, caller):
@@ -112,18 +139,17 @@ def create(tx, data, caller):
                                         session=tx.session))
     rules.check_new_station([s for s in existing if s["status"] in rules.LIVE],
                             data.get("second_station_reason"))
-    number = len(existing) + 1
+    today = china_today()
+    planned_on = data.get("planned_on") or today
+    if planned_on > today:
+        raise InvalidInput("planned_on must not be in the future", fields={"planned_on": ["in the future"]})
     # Names travel with the station's events, so consumers can label regions
     # without reading the registry's divisions.
     names = {d["level"]: d["name"] for d in divisions.division_path(tx.db, unit["code"])}
-    now = utcnow()
-    planned_on = data.get("planned_on") or today()
-    if planned_on > today():
-        raise InvalidInput("planned_on must not be in the future", fields={"planned_on": ["in the future"]})
-    on = planned_on.isoformat()
-    staff = []
+    now = now_ms()
+    population = data.get("population_served") or 0
     station = {
-        "_id": f"{unit['code']}-{number:02d}",
+        "_id": f"{unit['code']}-{len(existing) + 1:02d}",
         "division_code": unit["code"],
         "division_name": unit["name"],
         "division_kind": unit.get("kind"),
@@ -133,17 +159,17 @@ def create(tx, data, caller):
         "province": unit["province"],
         "name": data["name"],
         "address": data.get("address"),
-        "population_served": data.get("population_served") or 0,
-        "operator": _serialise_dates(data["operator"]) if data.get("operator") else None,
+        "population_served": population,
+        "operator": jsonable(data.get("operator")),
         "second_station_reason": data.get("second_station_reason"),
         "status": "planned",
         "opened_on": None,
-        "history": [{"status": "planned", "on": on, "recorded_at": now,
+        "history": [{"status": "planned", "on": planned_on.isoformat(), "recorded_at": now,
                      "by": access.actor(caller), "note": None}],
         "checklist": {item: {"state": "missing", "note": None, "attested_on": None}
                       for item in CHECKLIST_ITEMS},
-        "staff": staff,
-        "staffing": rules.staffing(staff, data.get("population_served") or 0),
+        "staff": [],
+        "staffing": rules.staffing([], population),
         "rooms": [],
         "version": 1,
         "created_at": now,
@@ -158,45 +184,24 @@ def create(tx, data, caller):
     return view(station, caller)
 
 
-def get(db, station_id, caller):
-    station = db.stations.find_one({"_id": station_id})
-    if station is None:
-        raise NotFound(f"no station {station_id}", fields={"station_id": ["not found"]})
-    access.ensure_within(caller, station["division_code"], "station")
-    return view(station, caller)
-
-
-def list_page(db, query, caller):
-    region = access.narrow(caller, query.get("region"))
-    selector = region_filter(region)
-    if query.get("status"):
-        selector["status"] = query["status"]
-    page, per_page = query["page"], query["per_page"]
-    total = db.stations.count_documents(selector)
-    items = db.stations.find(selector).sort("_id", 1).skip((page - 1) * per_page).limit(per_page)
-    return {"items": [view(s, caller) for s in items], "total": total, "page": page, "per_page": per_page}
-
-
 def update(tx, station_id, data, caller):
-    station = _load(tx, station_id, caller)
+    station = _to_change(tx, station_id, caller)
     if station["status"] == "closed":
         raise Conflict("a closed station cannot be changed", details={"status": "closed"})
-    changed = sorted(data)
-    for key, value in data.items():
-        station[key] = _serialise_dates(value) if isinstance(value, dict) else value
+    station.update(jsonable(data))
     if "population_served" in data:
         station["staffing"] = rules.staffing(station["staff"], station["population_served"])
     _save(tx, station, caller)
-    tx.emit("station.updated", station_id, {**snapshot(station), "changed": changed})
+    tx.emit("station.updated", station_id, {**snapshot(station), "changed": sorted(data)})
     return view(station, caller)
 
 
 def transition(tx, station_id, data, caller):
-    station = _load(tx, station_id, caller)
+    station = _to_change(tx, station_id, caller)
     current, to, on = station["status"], data["to"], data["on"]
-    rules.check_transition(current, to, on, station["history"], today())
+    rules.check_transition(current, to, on, station["history"], china_today())
     station["status"] = to
-    station["history"].append({"status": to, "on": on.isoformat(), "recorded_at": utcnow(),
+    station["history"].append({"status": to, "on": on.isoformat(), "recorded_at": now_ms(),
                                "by": access.actor(caller), "note": data.get("note")})
     if to == "operating" and not station.get("opened_on"):
         station["opened_on"] = on.isoformat()
@@ -207,7 +212,7 @@ def transition(tx, station_id, data, caller):
 
 
 def update_checklist(tx, station_id, data, caller):
-    station = _load(tx, station_id, caller)
+    station = _to_change(tx, station_id, caller)
     for item, entry in data.items():
         station["checklist"][item] = {"state": entry["state"], "note": entry.get("note"),
                                       "attested_on": entry["attested_on"].isoformat()}
@@ -224,15 +229,8 @@ def _staffing_changed(tx, station, caller):
     tx.emit("station.staffing_changed", station["_id"], snapshot(station))
 
 
-def add_staff(tx, station_id, data, caller):
-    station = _load(tx, station_id, caller)
-    member = {"id": uuid.uuid4().hex[:12], **_serialise_dates(data)}
-    if member["role"] in ("head", "supervisor") and any(m["role"] == member["role"] for m in station["staff"]):
-        raise Conflict(f"the station already has a {member['role']}; change or remove that one first",
-                       fields={"role": [f"station already has a {member['role']}"]})
-    station["staff"].append(member)
-    _staffing_changed(tx, station, caller)
-    return next(m for m in view(station, caller)["staff"] if m["id"] == member["id"])
+def _member_view(station, caller, staff_id):
+    return next(m for m in view(station, caller)["staff"] if m["id"] == staff_id)
 
 
 def _find_member(station, staff_id):
@@ -243,69 +241,56 @@ def _find_member(station, staff_id):
                    fields={"staff_id": ["not found"]})
 
 
-def update_staff(tx, station_id, staff_id, data, caller):
-    station = _load(tx, station_id, caller)
-    member = _find_member(station, staff_id)
-    new_role = data.get("role", member["role"])
-    if new_role != member["role"] and new_role in ("head", "supervisor") and \
-            any(m["role"] == new_role for m in station["staff"]):
-        raise Conflict(f"the station already has a {new_role}", fields={"role": [f"station already has a {new_role}"]})
-    member.update(data)
+def add_staff(tx, station_id, data, caller):
+    station = _to_change(tx, station_id, caller)
+    rules.check_role_free(station["staff"], data["role"])
+    member = {"id": uuid.uuid4().hex[:12], **jsonable(data)}
+    station["staff"].append(member)
     _staffing_changed(tx, station, caller)
-    return next(m for m in view(station, caller)["staff"] if m["id"] == staff_id)
+    return _member_view(station, caller, member["id"])
+
+
+def update_staff(tx, station_id, staff_id, data, caller):
+    station = _to_change(tx, station_id, caller)
+    member = _find_member(station, staff_id)
+    if data.get("role", member["role"]) != member["role"]:
+        rules.check_role_free(station["staff"], data["role"])
+    member.update(jsonable(data))
+    _staffing_changed(tx, station, caller)
+    return _member_view(station, caller, staff_id)
 
 
 def remove_staff(tx, station_id, staff_id, caller):
-    station = _load(tx, station_id, caller)
+    station = _to_change(tx, station_id, caller)
     _find_member(station, staff_id)
     station["staff"] = [m for m in station["staff"] if m["id"] != staff_id]
     _staffing_changed(tx, station, caller)
 
 
 def add_room(tx, station_id, data, caller):
-    station = _load(tx, station_id, caller)
+    station = _to_change(tx, station_id, caller)
     village = data["village_code"]
     if not village.startswith(station["division_code"]):
         raise InvalidInput(f"village {village} is not in {station['division_name']}",
                            fields={"village_code": ["not in the station's township"]})
-    known = tx.db.divisions.count_documents({"level": "village", "parent": station["division_code"]},
-                                            session=tx.session)
-    if known and not tx.db.divisions.find_one({"_id": village}, {"_id": 1}, session=tx.session):
+    if divisions.is_unknown_village(tx.db, station["division_code"], village, tx.session):
         raise InvalidInput(f"no village or community committee {village}",
                            fields={"village_code": ["unknown code"]})
     if any(r["village_code"] == village and r["kind"] == data["kind"] for r in station["rooms"]):
         raise Conflict(f"village {village} already has a {data['kind']} of this station",
                        fields={"village_code": ["already has one"]})
-    room = {"id": uuid.uuid4().hex[:12], **_serialise_dates(data)}
+    room = {"id": uuid.uuid4().hex[:12], **jsonable(data)}
     station["rooms"].append(room)
     _save(tx, station, caller)
-    tx.emit("station.room_added", station_id,
-            {**snapshot(station), "room": {k: room[k] for k in ("id", "kind", "name", "village_code")}})
+    tx.emit("station.room_added", station_id, {**snapshot(station), "room": _room_ref(room)})
     return jsonable(room)
 
 
 def remove_room(tx, station_id, room_id, caller):
-    station = _load(tx, station_id, caller)
+    station = _to_change(tx, station_id, caller)
     room = next((r for r in station["rooms"] if r["id"] == room_id), None)
     if room is None:
         raise NotFound(f"no room {room_id} at station {station_id}", fields={"room_id": ["not found"]})
     station["rooms"] = [r for r in station["rooms"] if r["id"] != room_id]
     _save(tx, station, caller)
-    tx.emit("station.room_removed", station_id,
-            {**snapshot(station), "room": {k: room[k] for k in ("id", "kind", "name", "village_code")}})
-
-
-def staffing_gaps(db, query, caller):
-    """Live stations (built, operating, suspended) short of the 1+1+X rule."""
-    region = access.narrow(caller, query.get("region"))
-    selector = {**region_filter(region), "status": {"$in": list(rules.COVERING)},
-                "staffing.meets_rule": False}
-    page, per_page = query["page"], query["per_page"]
-    total = db.stations.count_documents(selector)
-    found = db.stations.find(selector, {"name": 1, "division_code": 1, "status": 1,
-                                        "population_served": 1, "staffing": 1}) \
-        .sort("_id", 1).skip((page - 1) * per_page).limit(per_page)
-    items = [{"station_id": s["_id"], "name": s["name"], "division_code": s["division_code"],
-              "status": s["status"], "population_served": s["population_served"],
-              "staffing": s["staffing"]} for s in found]
-    return {"items": items, "total": total, "page": page, "per_page": per_page}
+    tx.emit("station.room_removed", station_id, {**snapshot(station), "room": _room_ref(room)})

@@ -2,4 +2,5 @@
 from services.common.contract import Subscriptions
 from services.registry import contract, coverage
 
-SUBSCRIPTIONS = Subscriptions("registry").on(contract.STATION_EVENTS, coverage.apply_station_event)
+SUBSCRIPTIONS = (Subscriptions("registry", read_models=("coverage_units",))
+                 .on(contract.STATION_EVENTS, coverage.apply_station_event))

@@ -8,6 +8,9 @@
     participants: {_id: "<activity>:<number>", activity_id, volunteer_number,
                    live: 2}                          # that volunteer's live records there
 
+Hour records count their volunteers here (add_live_records,
+change_live_records), inside the recording and deciding transactions.
+
 Decisions:
 * The activity takes place at the team's station unless another station is
   given; that station must be known, not closed and in the caller's region.
@@ -20,10 +23,13 @@ Decisions:
 """
 import uuid
 
-from services.common import access
-from services.common.errors import NotFound
+from pymongo import UpdateOne
+
+from services.common import access, queries
+from services.common.clock import now_ms
 from services.common.jsonable import jsonable
-from services.volunteer import rules, stations_view, support, teams
+from services.volunteer import hour_rules, stations_view, teams
+from services.volunteer.times import to_minute
 
 
 def ensure_indexes(db):
@@ -43,11 +49,24 @@ def view(activity):
 
 
 def load(db, activity_id, caller, session=None, field="activity_id"):
-    activity = db.activities.find_one({"_id": activity_id}, session=session)
-    if activity is None:
-        raise NotFound(f"no activity {activity_id}", fields={field: ["not found"]})
-    access.ensure_within(caller, activity["division_code"], field)
-    return activity
+    return queries.load_in_region(db.activities, activity_id, caller, what="activity", field=field,
+                                  session=session)
+
+
+def find(db, activity_id, session=None):
+    return db.activities.find_one({"_id": activity_id}, session=session)
+
+
+def find_many(db, activity_ids, session=None):
+    """{activity id: activity} of those that exist."""
+    return {a["_id"]: a for a in db.activities.find({"_id": {"$in": sorted(activity_ids)}},
+                                                    session=session)}
+
+
+def titles(db, activity_ids):
+    """{activity id: title} for a batch of activities."""
+    return {a["_id"]: a["title"] for a in
+            db.activities.find({"_id": {"$in": list(set(activity_ids))}}, {"title": 1})}
 
 
 def create(tx, data, caller):
@@ -61,13 +80,13 @@ def create(tx, data, caller):
         "title": data["title"].strip(),
         "category": data["category"],
         "place": data["place"].strip(),
-        "starts_at": rules.to_minute(data["starts_at"]),
-        "ends_at": rules.to_minute(data["ends_at"]),
+        "starts_at": to_minute(data["starts_at"]),
+        "ends_at": to_minute(data["ends_at"]),
         "capacity": data["capacity"],
         "participants": 0,
         "description": data.get("description"),
-        **support.station_regions(station),
-        "created_at": support.now_ms(),
+        **queries.regions_of(station),
+        "created_at": now_ms(),
         "created_by": access.actor(caller),
     }
     tx.db.activities.insert_one(activity, session=tx.session)
@@ -76,7 +95,7 @@ def create(tx, data, caller):
         "station_id": activity["station_id"], "category": activity["category"],
         "title": activity["title"], "place": activity["place"],
         "starts_at": activity["starts_at"], "ends_at": activity["ends_at"],
-        "capacity": activity["capacity"], **support.station_regions(station)}))
+        "capacity": activity["capacity"], **queries.regions_of(station)}))
     return view(activity)
 
 
@@ -85,9 +104,59 @@ def get(db, activity_id, caller):
 
 
 def list_page(db, query, caller):
-    selector = support.scoped(caller, query.get("region"))
+    selector = queries.scoped(caller, query.get("region"))
     for key in ("station_id", "team_id", "category"):
         if query.get(key):
             selector[key] = query[key]
-    return support.page(db.activities, selector, query, lambda found: [view(a) for a in found],
+    return queries.page(db.activities, selector, query, lambda found: [view(a) for a in found],
                         sort=(("starts_at", -1), ("_id", 1)))
+
+
+# --------------------------------------------------------------------------
+# Participants: the volunteers with live records at an activity
+
+def participant_id(activity_id, number):
+    return f"{activity_id}:{number}"
+
+
+def live_records(tx, participant_ids):
+    """{participant id: that volunteer's live records there} of those with any so far."""
+    return {p["_id"]: p["live"] for p in tx.db.participants.find({"_id": {"$in": participant_ids}},
+                                                                 session=tx.session)}
+
+
+def _count_participants(tx, activity_id, joined):
+    tx.db.activities.update_one({"_id": activity_id}, {"$inc": {"participants": joined}},
+                                session=tx.session)
+
+
+def add_live_records(tx, records, joined):
+    """Count new live records; `joined`: {activity id: volunteers new there}."""
+    added = {}
+    for record in records:
+        pair = participant_id(record["activity_id"], record["volunteer_number"])
+        added[pair] = added.get(pair, 0) + 1
+    tx.db.participants.bulk_write(
+        [UpdateOne({"_id": pair}, {"$inc": {"live": n},
+                                   "$setOnInsert": {"activity_id": pair.split(":")[0],
+                                                    "volunteer_number": pair.split(":")[1]}},
+                   upsert=True) for pair, n in sorted(added.items())], session=tx.session)
+    for activity_id, n in sorted(joined.items()):
+        _count_participants(tx, activity_id, n)
+
+
+def change_live_records(tx, activity_id, number, change):
+    """A volunteer's live records at an activity move by `change` (+1/-1); one
+    more volunteer than the capacity is refused."""
+    pair = participant_id(activity_id, number)
+    current = tx.db.participants.find_one({"_id": pair}, session=tx.session) or {"live": 0}
+    before, after = current["live"], current["live"] + change
+    if before == 0 and after > 0:
+        hour_rules.check_capacity(find(tx.db, activity_id, tx.session), True)
+    tx.db.participants.update_one({"_id": pair}, {"$inc": {"live": change},
+                                                  "$setOnInsert": {"activity_id": activity_id,
+                                                                   "volunteer_number": number}},
+                                  upsert=True, session=tx.session)
+    joined = int(after > 0) - int(before > 0)
+    if joined:
+        _count_participants(tx, activity_id, joined)

@@ -8,7 +8,7 @@ text may hold personal data): other services use the volunteer number.
 from marshmallow import Schema, fields, validate
 
 from services.common.contract import Contract, EventSpec
-from services.volunteer.rules import CATEGORIES, TEAM_KINDS
+from services.volunteer.vocabulary import CATEGORIES, TEAM_KINDS
 
 
 NUMBER = fields.String(required=True, validate=validate.Regexp(r"^V\d{14}$"),

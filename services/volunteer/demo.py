@@ -3,7 +3,7 @@ hours (two approved, one waiting for an officer) at one operating station in Hef
 import time
 
 from services.registry.demo import CALLER
-from services.volunteer.rules import id_check_character
+from services.volunteer.id_numbers import id_check_character
 
 AFTER = ("registry",)
 

@@ -13,9 +13,15 @@ descriptions may break lines): otherwise a 400 naming the field.
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.schemas import PHONE, PageQuerySchema
-
-from services.volunteer import rules
-from services.volunteer.rules import AVAILABILITY, CATEGORIES, MEMBER_ROLES, STATUSES, TEAM_KINDS
+# Pure rules and vocabularies only, no storage: the gateway imports this module.
+from services.volunteer.id_numbers import birth_date_of, id_number_problem
+from services.volunteer.text import text_problem
+from services.volunteer.times import FIRST_YEAR, LAST_YEAR, years_problem
+from services.volunteer.vocabulary import (
+    AVAILABILITY, CATEGORIES, ENTRY_KINDS, LEVELS, MAX_ACTIVITY_DAYS, MEMBER_ROLES, SOURCES,
+    STATUSES, TEAM_KINDS,
+)
+from services.volunteer.vocabulary import MAX_SHEET_ROWS  # noqa: F401  (the import route states it)
 
 REGION_CODE = validate.Regexp(r"^(\d{2}|\d{4}|\d{6}|\d{9})$",
                               error="must be a province (2), city (4), county (6) or township (9) digit code")
@@ -26,15 +32,15 @@ CERTIFICATE_NUMBER = r"ZYZM-\d{4}-\d{8}"
 
 
 def valid_id_number(value):
-    problem = rules.id_number_problem(value)
+    problem = id_number_problem(value)
     if problem:
         raise ValidationError(problem)
 
 
-def in_years(first=rules.FIRST_YEAR, last=rules.LAST_YEAR):
-    """A validator of a date or time: its year in first-last (rules.years_problem)."""
+def in_years(first=FIRST_YEAR, last=LAST_YEAR):
+    """A validator of a date or time: its year in first-last (times.years_problem)."""
     def check(value):
-        problem = rules.years_problem(value, first, last)
+        problem = years_problem(value, first, last)
         if problem:
             raise ValidationError(problem)
     return check
@@ -45,9 +51,9 @@ YEARS = in_years()
 
 def free_text(max, min=None, lines=False):
     """The validators of a free-text field: its length and no control characters
-    (rules.text_problem; `lines`: tabs and line breaks allowed)."""
+    (text.text_problem; `lines`: tabs and line breaks allowed)."""
     def check(value):
-        problem = rules.text_problem(value, lines)
+        problem = text_problem(value, lines)
         if problem:
             raise ValidationError(problem)
     return [validate.Length(min=min, max=max), check]
@@ -79,8 +85,8 @@ class VolunteerCreateSchema(Schema):
         if bool(data.get("station_id")) == bool(data.get("county")):
             raise ValidationError("give either station_id or county", "station_id")
         number, born = data.get("id_number"), data.get("birth_date")
-        if number and born and not rules.id_number_problem(number):
-            in_number = rules.birth_date_of(number)
+        if number and born and not id_number_problem(number):
+            in_number = birth_date_of(number)
             if in_number != born:
                 raise ValidationError(
                     f"does not match the birth date in id_number ({in_number.isoformat()})",
@@ -207,8 +213,8 @@ class ActivityCreateSchema(Schema):
         if start and end:
             if end <= start:
                 raise ValidationError("must be after starts_at", "ends_at")
-            if (end - start).days > rules.MAX_ACTIVITY_DAYS:
-                raise ValidationError(f"an activity lasts at most {rules.MAX_ACTIVITY_DAYS} days", "ends_at")
+            if (end - start).days > MAX_ACTIVITY_DAYS:
+                raise ValidationError(f"an activity lasts at most {MAX_ACTIVITY_DAYS} days", "ends_at")
 
 
 class ActivityQuerySchema(PageQuerySchema):
@@ -293,7 +299,7 @@ class HoursQuerySchema(PageQuerySchema):
     activity_id = fields.String(load_default=None, allow_none=True, validate=IDENT)
     volunteer_number = fields.String(load_default=None, allow_none=True, validate=VOLUNTEER_NUMBER)
     status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(STATUSES))
-    kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("record", "correction")))
+    kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(ENTRY_KINDS))
     date_from = fields.Date(load_default=None, allow_none=True, validate=YEARS,
                             metadata={"description": "Service dates from (inclusive)."})
     date_to = fields.Date(load_default=None, allow_none=True, validate=YEARS,
@@ -306,7 +312,7 @@ class HoursExportQuerySchema(HoursQuerySchema, ExportFormat):
 
 class HoursRecordViewSchema(Schema):
     id = fields.String()
-    kind = fields.String(validate=validate.OneOf(("record", "correction")))
+    kind = fields.String(validate=validate.OneOf(ENTRY_KINDS))
     volunteer_number = fields.String()
     volunteer_name = fields.String(metadata={"description": "Masked unless the caller's role needs it."})
     activity_id = fields.String()
@@ -335,7 +341,7 @@ class HoursRecordViewSchema(Schema):
     decided_at = fields.DateTime(allow_none=True)
     decided_by = fields.String(allow_none=True)
     rejection_reason = fields.String(allow_none=True)
-    source = fields.String(validate=validate.OneOf(("api", "import")))
+    source = fields.String(validate=validate.OneOf(SOURCES))
 
 
 class ImportRowSchema(Schema):
@@ -376,7 +382,7 @@ class TotalsQuerySchema(Schema):
 
 
 class TotalsFiguresSchema(Schema):
-    level = fields.String(validate=validate.OneOf(rules.LEVELS))
+    level = fields.String(validate=validate.OneOf(LEVELS))
     code = fields.String()
     name = fields.String(allow_none=True)
     minutes = fields.Integer(metadata={"description": "Approved minutes, corrections included."})

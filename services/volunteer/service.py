@@ -1,13 +1,16 @@
-"""The volunteer service: nameko entrypoints only; the work is in volunteers,
-teams, activities, hours, imports, certificates, totals and stations_view."""
+"""The volunteer service: nameko entrypoints only. Each validates its input and
+runs one command (`self.command`) or one query; the work, and the region
+checks, are in the domain modules. An import is the one request of several
+commands: a batch of rows each, then its report (imports.py)."""
 import threading
+
 from services.common import access
-from services.common.errors import DomainError
+from services.common.idempotency import IdempotencyKey
 from services.common.inbox import inbox_handler
 from services.common.service import WusheService, rpc
 from services.volunteer import (
-    activities, certificates, hours, imports, schemas, stations_view, subscriptions, support,
-    teams, totals, volunteers,
+    activities, certificates, hour_records, hours_decisions, hours_recording, hours_views, imports,
+    schemas, settings, stations_view, subscriptions, teams, totals, volunteers,
 )
 
 
@@ -20,17 +23,14 @@ class VolunteerService(WusheService):
 
     @staticmethod
     def prepare_database(db):
-        support.warn_if_development_key()
+        settings.warn_if_development_key()
         stations_view.ensure_indexes(db)
         volunteers.ensure_indexes(db)
         teams.ensure_indexes(db)
         activities.ensure_indexes(db)
-        hours.ensure_indexes(db)
+        hour_records.ensure_indexes(db)
         certificates.ensure_indexes(db)
         totals.ensure_indexes(db)
-
-    def _record(self, fn):
-        return self.outbox.record(fn)
 
     # -- events in --------------------------------------------------------
 
@@ -56,9 +56,8 @@ class VolunteerService(WusheService):
 
     @rpc
     def register_volunteer(self, data, caller):
-        access.caller_region(caller)
         data = access.load(schemas.VolunteerCreateSchema, data)
-        return volunteers.register(self.db, self._record, data, caller)
+        return self.command(lambda tx: volunteers.register(tx, data, caller))
 
     @rpc
     def lookup_volunteer(self, data, caller):
@@ -72,7 +71,7 @@ class VolunteerService(WusheService):
     @rpc
     def update_volunteer(self, number, data, caller):
         data = access.load(schemas.VolunteerUpdateSchema, data)
-        return self._record(lambda tx: volunteers.update(tx, number, data, caller))
+        return self.command(lambda tx: volunteers.update(tx, number, data, caller))
 
     @rpc
     def list_volunteers(self, query, caller):
@@ -89,7 +88,7 @@ class VolunteerService(WusheService):
     @rpc
     def create_team(self, data, caller):
         data = access.load(schemas.TeamCreateSchema, data)
-        return self._record(lambda tx: teams.create(tx, data, caller))
+        return self.command(lambda tx: teams.create(tx, data, caller))
 
     @rpc
     def get_team(self, team_id, caller):
@@ -103,11 +102,11 @@ class VolunteerService(WusheService):
     @rpc
     def add_team_member(self, team_id, data, caller):
         data = access.load(schemas.TeamMemberCreateSchema, data)
-        return self._record(lambda tx: teams.add_member(tx, team_id, data, caller))
+        return self.command(lambda tx: teams.add_member(tx, team_id, data, caller))
 
     @rpc
     def remove_team_member(self, team_id, number, caller):
-        self._record(lambda tx: teams.remove_member(tx, team_id, number, caller))
+        self.command(lambda tx: teams.remove_member(tx, team_id, number, caller))
 
     @rpc
     def list_team_members(self, team_id, query, caller):
@@ -119,7 +118,7 @@ class VolunteerService(WusheService):
     @rpc
     def create_activity(self, data, caller):
         data = access.load(schemas.ActivityCreateSchema, data)
-        return self._record(lambda tx: activities.create(tx, data, caller))
+        return self.command(lambda tx: activities.create(tx, data, caller))
 
     @rpc
     def get_activity(self, activity_id, caller):
@@ -135,57 +134,50 @@ class VolunteerService(WusheService):
     @rpc
     def record_hours(self, data, caller, idempotency_key=None):
         data = access.load(schemas.HoursRecordSchema, data)
-        return hours.record_one(self.db, self._record, data, caller, idempotency_key)
+        return self.command(lambda tx: hours_recording.record_one(tx, data, caller),
+                            idempotency=IdempotencyKey.of(caller, idempotency_key, "record_hours", data))
 
     @rpc
     def import_hours(self, upload, caller, idempotency_key=None):
         """upload: {"content": base64, "content_type", "filename"}."""
-        return imports.import_sheet(self.db, self._record, upload, caller, idempotency_key)
+        sheet = imports.read(self.db, upload, caller, idempotency_key)
+        for record_batch in sheet.batches():    # a transaction per batch of rows
+            self.command(record_batch)
+        return self.command(sheet.report, idempotency=sheet.key)
 
     @rpc
     def approve_hours(self, record_id, data, caller):
         data = access.load(schemas.HoursApproveSchema, data or {})
-        record = self._record(lambda tx: hours.approve(tx, record_id, data, caller))
-        # Only recorded records are decided, and only approved ones corrected: none yet.
-        return hours.view_one(self.db, record, caller, corrections=[], current=record["minutes"])
+        return self.command(lambda tx: hours_decisions.approve(tx, record_id, data, caller))
 
     @rpc
     def approve_hours_batch(self, data, caller):
         data = access.load(schemas.HoursBatchApproveSchema, data)
-        approved, refused = [], []
-        for record_id in dict.fromkeys(data["ids"]):
-            try:
-                self._record(lambda tx, rid=record_id: hours.approve(tx, rid, data, caller))
-                approved.append(record_id)
-            except DomainError as refusal:
-                refused.append({"id": record_id, "code": refusal.code, "reason": refusal.message})
-        return {"approved": approved, "refused": refused}
+        return self.command(lambda tx: hours_decisions.approve_many(tx, data, caller))
 
     @rpc
     def reject_hours(self, record_id, data, caller):
         data = access.load(schemas.HoursRejectSchema, data)
-        record = self._record(lambda tx: hours.reject(tx, record_id, data, caller))
-        return hours.view_one(self.db, record, caller, corrections=[], current=0)
+        return self.command(lambda tx: hours_decisions.reject(tx, record_id, data, caller))
 
     @rpc
     def correct_hours(self, record_id, data, caller):
         data = access.load(schemas.HoursCorrectionSchema, data)
-        correction = self._record(lambda tx: hours.correct(tx, record_id, data, caller))
-        return hours.view_one(self.db, correction, caller)
+        return self.command(lambda tx: hours_decisions.correct(tx, record_id, data, caller))
 
     @rpc
     def get_hours(self, record_id, caller):
-        return hours.get(self.db, record_id, caller)
+        return hours_views.get(self.db, record_id, caller)
 
     @rpc
     def list_hours(self, query, caller):
         query = access.load(schemas.HoursQuerySchema, query)
-        return hours.list_page(self.db, query, caller)
+        return hours_views.list_page(self.db, query, caller)
 
     @rpc
     def export_hours(self, query, caller):
         query = access.load(schemas.HoursExportQuerySchema, query)
-        return hours.export(self.db, query, caller)
+        return hours_views.export(self.db, query, caller)
 
     # -- totals (read model) ----------------------------------------------
 
@@ -198,9 +190,8 @@ class VolunteerService(WusheService):
 
     @rpc
     def issue_certificate(self, data, caller):
-        access.caller_region(caller)
         data = access.load(schemas.CertificateCreateSchema, data)
-        return certificates.issue(self.db, self._record, data, caller)
+        return self.command(lambda tx: certificates.issue(tx, data, caller))
 
     @rpc
     def get_certificate(self, number, caller):

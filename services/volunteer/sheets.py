@@ -10,7 +10,7 @@ ignored):
 
 Times: ISO 8601 (`2026-05-01T09:00:00+08:00`), or without an offset
 (`2026-05-01 09:00`, `2026/5/1 9:00`), then China time; Excel date cells too;
-in the years 2000-2100 (rules.FIRST_YEAR-LAST_YEAR). Notes hold no control
+in the years 2000-2100 (times.FIRST_YEAR-LAST_YEAR). Notes hold no control
 characters. A row breaking either is rejected with its reason.
 CSV files may be UTF-8 (with or without BOM) or GB18030/GBK, as Excel saves
 them in China. The first non-empty row is the header; empty rows are skipped;
@@ -26,10 +26,12 @@ import datetime
 import io
 import re
 
+from services.common.clock import CHINA
 from services.common.errors import InvalidInput, PayloadTooLarge
-from services.volunteer import rules
-
-MAX_ROWS = 5000
+from services.volunteer.id_numbers import id_number_problem, normalise_id_number
+from services.volunteer.text import text_problem
+from services.volunteer.times import years_problem
+from services.volunteer.vocabulary import MAX_SHEET_ROWS as MAX_ROWS
 
 XLSX_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",)
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
@@ -178,11 +180,11 @@ def parse_time(value):
                 moment = moment.replace(tzinfo=datetime.timezone(sign * delta))
     else:
         raise ValueError("not a date and time")
-    problem = rules.years_problem(moment)
+    problem = years_problem(moment)
     if problem:
         raise ValueError(problem)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=rules.CHINA)
+        moment = moment.replace(tzinfo=CHINA)
     return moment
 
 
@@ -205,10 +207,10 @@ def parse_row(values):
             problems["volunteer_number"] = ["must be a volunteer number (V + 14 digits)"]
         item["volunteer_number"] = number
     elif id_number:
-        problem = rules.id_number_problem(id_number)
+        problem = id_number_problem(id_number)
         if problem:
             problems["id_number"] = [problem]
-        item["id_number"] = rules.normalise_id_number(id_number)
+        item["id_number"] = normalise_id_number(id_number)
     else:
         problems["volunteer_number"] = ["give volunteer_number or id_number"]
     activity_id = _text(values.get("activity_id"))
@@ -229,7 +231,7 @@ def parse_row(values):
     note = _text(values.get("note"))
     if len(note) > 500:
         problems["note"] = ["at most 500 characters"]
-    elif problem := rules.text_problem(note):
+    elif problem := text_problem(note):
         problems["note"] = [problem]
     item["note"] = note or None
     return (None, problems) if problems else (item, None)

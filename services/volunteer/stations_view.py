@@ -18,9 +18,10 @@ closed; their region scope is the station's township (`division_code`).
 from pymongo.errors import DuplicateKeyError
 
 from services.common import access
-from services.common.errors import Conflict, InvalidInput, NotFound
+from services.common.clock import now_ms
+from services.common.errors import Conflict, InvalidInput, NotFound, write_conflict
 from services.common.jsonable import jsonable
-from services.volunteer import support
+from services.registry import contract as registry_contract
 
 FIELDS = ("division_code", "county", "city", "province", "name", "status")
 NAME_FIELDS = ("division_name", "county_name", "city_name", "province_name")
@@ -31,22 +32,17 @@ def ensure_indexes(db):
 
 
 def parse(event):
-    data = event.get("data") if isinstance(event, dict) else None
-    if not isinstance(data, dict):
-        raise InvalidInput("station event without data", fields={"data": ["missing"]})
-    missing = [k for k in ("station_id", "version", *FIELDS) if data.get(k) in (None, "")]
-    if missing:
-        raise InvalidInput(f"station event lacks {', '.join(missing)}",
-                           fields={k: ["missing"] for k in missing})
-    if not isinstance(data["version"], int) or isinstance(data["version"], bool):
-        raise InvalidInput("station event version must be an integer", fields={"version": ["not an integer"]})
-    return data
+    """The fields this model uses, checked against the registry's declaration."""
+    spec = registry_contract.CONTRACT.by_type.get(event.get("type") if isinstance(event, dict) else None)
+    if spec is None or spec not in registry_contract.STATION_EVENTS:
+        raise InvalidInput("not a registry station event", fields={"type": ["not a station event"]})
+    return spec.read(event, needs=("station_id", "version", *FIELDS))
 
 
 def apply_station_event(db, session, event):
     """Store the station as the event tells it, if newer. True if applied."""
     data = parse(event)
-    doc = {"_id": data["station_id"], "version": data["version"], "seen_at": support.now_ms(),
+    doc = {"_id": data["station_id"], "version": data["version"], "seen_at": now_ms(),
            **{k: data[k] for k in FIELDS},
            # Region names label totals; events from before they were sent lack them.
            **{k: data.get(k) for k in NAME_FIELDS}}
@@ -55,14 +51,14 @@ def apply_station_event(db, session, event):
         try:
             db.stations.insert_one(doc, session=session)
         except DuplicateKeyError:
-            raise support.write_conflict(f"station {doc['_id']} was stored meanwhile")
+            raise write_conflict(f"station {doc['_id']} was stored meanwhile")
         return True
     if current["version"] >= doc["version"]:
         return False
     result = db.stations.replace_one({"_id": doc["_id"], "version": current["version"]}, doc,
                                      session=session)
     if result.matched_count != 1:
-        raise support.write_conflict(f"station {doc['_id']} changed meanwhile")
+        raise write_conflict(f"station {doc['_id']} changed meanwhile")
     return True
 
 
@@ -81,6 +77,31 @@ def open_station(db, station_id, caller, session=None, field="station_id"):
         raise Conflict(f"station {station_id} is closed", fields={field: ["station is closed"]},
                        details={"station_id": station_id, "status": "closed"})
     return station
+
+
+def first_open_in(db, township, session=None):
+    """The first station of a township known here and not closed, or None."""
+    return db.stations.find_one({"division_code": township, "status": {"$ne": "closed"}},
+                                sort=[("_id", 1)], session=session)
+
+
+def names(db, station_ids):
+    """{station id: name} of stations known here."""
+    return {s["_id"]: s["name"] for s in db.stations.find({"_id": {"$in": list(station_ids)}},
+                                                          {"name": 1})}
+
+
+# level -> (code field, name field) of a region in the stations read model
+REGION_NAME_FIELDS = {"province": ("province", "province_name"), "city": ("city", "city_name"),
+                      "county": ("county", "county_name"),
+                      "township": ("division_code", "division_name")}
+
+
+def region_names(db, level, codes):
+    """{code: name} of regions, as the registry's station events named them."""
+    code_field, name_field = REGION_NAME_FIELDS[level]
+    return {d[code_field]: d[name_field] for d in db.stations.find(
+        {code_field: {"$in": codes}, name_field: {"$ne": None}}, {code_field: 1, name_field: 1})}
 
 
 def view(station):

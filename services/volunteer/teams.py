@@ -24,10 +24,11 @@ import uuid
 
 from pymongo.errors import DuplicateKeyError
 
-from services.common import access
+from services.common import access, queries
+from services.common.clock import china_today, now_ms
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.common.jsonable import jsonable
-from services.volunteer import rules, stations_view, support, volunteers
+from services.volunteer import ages, stations_view, volunteers
 
 
 def ensure_indexes(db):
@@ -47,11 +48,13 @@ def view(team):
 
 
 def load(db, team_id, caller, session=None, field="team_id"):
-    team = db.teams.find_one({"_id": team_id}, session=session)
-    if team is None:
-        raise NotFound(f"no team {team_id}", fields={field: ["not found"]})
-    access.ensure_within(caller, team["division_code"], field)
-    return team
+    return queries.load_in_region(db.teams, team_id, caller, what="team", field=field,
+                                  session=session)
+
+
+def names(db, team_ids):
+    """{team id: name} for a batch of teams."""
+    return {t["_id"]: t["name"] for t in db.teams.find({"_id": {"$in": list(team_ids)}}, {"name": 1})}
 
 
 def create(tx, data, caller):
@@ -65,9 +68,9 @@ def create(tx, data, caller):
         "kind": data["kind"],
         "parent_id": data.get("parent_id"),
         "description": data.get("description"),
-        **support.station_regions(station),
+        **queries.regions_of(station),
         "members": 0,
-        "created_at": support.now_ms(),
+        "created_at": now_ms(),
         "created_by": access.actor(caller),
     }
     try:
@@ -77,7 +80,7 @@ def create(tx, data, caller):
                        fields={"name": ["already used at this station"]})
     tx.emit("team.created", team["_id"], {
         "team_id": team["_id"], "station_id": team["station_id"], "parent_id": team["parent_id"],
-        "kind": team["kind"], "name": team["name"], **support.station_regions(station)})
+        "kind": team["kind"], "name": team["name"], **queries.regions_of(station)})
     return view(team)
 
 
@@ -86,11 +89,11 @@ def get(db, team_id, caller):
 
 
 def list_page(db, query, caller):
-    selector = support.scoped(caller, query.get("region"))
+    selector = queries.scoped(caller, query.get("region"))
     for key in ("station_id", "kind"):
         if query.get(key):
             selector[key] = query[key]
-    return support.page(db.teams, selector, query, lambda found: [view(t) for t in found])
+    return queries.page(db.teams, selector, query, lambda found: [view(t) for t in found])
 
 
 def add_member(tx, team_id, data, caller):
@@ -99,14 +102,14 @@ def add_member(tx, team_id, data, caller):
     volunteer = volunteers.find(tx.db, number, tx.session)
     if volunteer is None:
         raise NotFound(f"no registered volunteer {number}", fields={"volunteer_number": ["not registered"]})
-    joined_on = data.get("joined_on") or rules.china_today()
-    if joined_on > rules.china_today() + datetime.timedelta(days=1):
+    joined_on = data.get("joined_on") or china_today()
+    if joined_on > china_today() + datetime.timedelta(days=1):
         raise InvalidInput("joined_on must not be in the future", fields={"joined_on": ["in the future"]})
-    rules.check_member_age(team["kind"], number, datetime.date.fromisoformat(volunteer["birth_date"]),
+    ages.check_member_age(team["kind"], number, datetime.date.fromisoformat(volunteer["birth_date"]),
                            joined_on)
     member = {"_id": f"{team_id}:{number}", "team_id": team_id, "volunteer_number": number,
               "role": data.get("role") or "member", "joined_on": joined_on.isoformat(),
-              "added_at": support.now_ms(), "added_by": access.actor(caller)}
+              "added_at": now_ms(), "added_by": access.actor(caller)}
     try:
         tx.db.team_members.insert_one(member, session=tx.session)
     except DuplicateKeyError:
@@ -138,5 +141,5 @@ def members_page(db, team_id, query, caller):
         known = volunteers.names(db, [m["volunteer_number"] for m in found])
         return [member_view(m, known.get(m["volunteer_number"]), caller) for m in found]
 
-    return support.page(db.team_members, {"team_id": team_id}, query, views,
+    return queries.page(db.team_members, {"team_id": team_id}, query, views,
                         sort=(("volunteer_number", 1),))

@@ -12,7 +12,7 @@ Read model
                      places: {"volunteer:V...": 90, "team:T1": 60, "team:T1@<station>": 60,
                               "station:...": 60, "township:340102001": 60, "county:340102": 90, ...}}
 
-A team has two totals (rules.totals_keys): `team:T1`, all its hours wherever
+A team has two totals (totals_keys): `team:T1`, all its hours wherever
 served, with no parent (the `team_id` question), and `team:T1@<station>`, its
 hours at one station (level team, code T1, parent the station), which is what
 that station lists among its children. A team may hold activities at other
@@ -21,10 +21,10 @@ stations than its own, so one team total under one station would be wrong.
 `wushe.volunteer.hours.approved.v1` adds the record's `minutes` (and one
 record); `wushe.volunteer.hours.corrected.v1` adds its `delta_minutes`
 (negative for a reduction or a cancellation). Each event touches the eight
-totals on its path (rules.totals_keys) and the volunteer's membership
+totals on its path (totals_keys) and the volunteer's membership
 document, which holds the volunteer's minutes at every place they served;
 `volunteers` of a total moves only when the volunteer's minutes there go from
-0 to more than 0 or back (rules.member_change). Sums commute, so events may be
+0 to more than 0 or back (member_change). Sums commute, so events may be
 applied in any order; the inbox applies each event once (a marker keyed by
 source and id commits with the changes), so a second delivery changes nothing.
 
@@ -46,25 +46,55 @@ from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common import access
-from services.common.errors import InvalidInput, NotFound
-from services.volunteer import rules, support, teams
+from services.common.errors import InvalidInput, NotFound, write_conflict
+from services.volunteer import contract, stations_view, teams, volunteers
+from services.volunteer.hour_rules import format_hours
+
+REGION_LEVELS = {2: "province", 4: "city", 6: "county", 9: "township"}
+CHILD_LEVEL = {"province": "city", "city": "county", "county": "township",
+               "township": "station", "station": "team", "team": None, "volunteer": None}
 
 
 def ensure_indexes(db):
     db.totals.create_index([("parent", 1), ("level", 1), ("code", 1)])
 
 
-def _parse(event, minutes_field):
-    data = event.get("data") if isinstance(event, dict) else None
-    if not isinstance(data, dict):
-        raise InvalidInput("hours event without data", fields={"data": ["missing"]})
-    needed = ("volunteer_number", "team_id", "station_id", "division_code", "county", "city",
-              "province", minutes_field)
-    missing = [k for k in needed if data.get(k) in (None, "")]
-    if missing:
-        raise InvalidInput(f"hours event lacks {', '.join(missing)}", fields={k: ["missing"] for k in missing})
-    if not isinstance(data[minutes_field], int) or isinstance(data[minutes_field], bool):
-        raise InvalidInput(f"{minutes_field} must be whole minutes", fields={minutes_field: ["not an integer"]})
+def totals_keys(data):
+    """(id, level, code, parent) of every total one hours event counts toward.
+
+    A team counts twice: `team:<team>` holds all its hours wherever they were
+    served (no parent; the `team_id` question), and `team:<team>@<station>` its
+    hours at the activity's station, a child of that station. A team may hold
+    activities at stations other than its own (activities.py), so no single
+    station is the team's parent."""
+    number, team, station = data["volunteer_number"], data["team_id"], data["station_id"]
+    township, county, city, province = data["division_code"], data["county"], data["city"], data["province"]
+    return [
+        (f"volunteer:{number}", "volunteer", number, None),
+        (f"team:{team}", "team", team, None),
+        (f"team:{team}@{station}", "team", team, station),
+        (f"station:{station}", "station", station, township),
+        (f"township:{township}", "township", township, county),
+        (f"county:{county}", "county", county, city),
+        (f"city:{city}", "city", city, province),
+        (f"province:{province}", "province", province, None),
+    ]
+
+
+def member_change(old_minutes, delta):
+    """(new minutes, change in distinct volunteers) when a volunteer's minutes
+    somewhere move by `delta`: a volunteer counts while their minutes are > 0."""
+    new = old_minutes + delta
+    return new, int(new > 0) - int(old_minutes > 0)
+
+
+def _parse(spec, event, minutes_field):
+    """The fields the totals use, checked against the event's declaration."""
+    data = spec.read(event, needs=("volunteer_number", "team_id", "station_id", "division_code",
+                                   "county", "city", "province", minutes_field))
+    if isinstance(data[minutes_field], bool) or not isinstance(data[minutes_field], int):
+        raise InvalidInput(f"{minutes_field} must be whole minutes",
+                           fields={minutes_field: ["not an integer"]})
     return data
 
 
@@ -74,17 +104,17 @@ def apply(db, session, data, delta, records):
     member = db.totals_members.find_one({"_id": number}, session=session) or {}
     places = member.get("places", {})
     writes, increments = [], {}
-    for key, level, code, parent in rules.totals_keys(data):
-        _, counted = rules.member_change(places.get(key, 0), delta)
+    for key, level, code, parent in totals_keys(data):
+        _, counted = member_change(places.get(key, 0), delta)
         increments[f"places.{key}"] = delta
         writes.append(_total_write(key, level, code, parent, delta, counted, records))
     try:
         db.totals_members.update_one({"_id": number}, {"$inc": increments}, upsert=True, session=session)
         db.totals.bulk_write(writes, ordered=False, session=session)
     except (DuplicateKeyError, BulkWriteError):
-        # Two upserts raced to create the same document (STACK.md Trap 3): retry
-        # the transaction, which then finds it.
-        raise support.write_conflict(f"totals of volunteer {number} created meanwhile")
+        # Two upserts raced to create the same document (docs/mongo-wire-server.md,
+        # trap 3): retry the transaction, which then finds it.
+        raise write_conflict(f"totals of volunteer {number} created meanwhile")
 
 
 def _total_write(key, level, code, parent, delta, counted, records):
@@ -95,12 +125,12 @@ def _total_write(key, level, code, parent, delta, counted, records):
 
 
 def apply_approved(db, session, event):
-    data = _parse(event, "minutes")
+    data = _parse(contract.HOURS_APPROVED, event, "minutes")
     apply(db, session, data, data["minutes"], 1)
 
 
 def apply_corrected(db, session, event):
-    data = _parse(event, "delta_minutes")
+    data = _parse(contract.HOURS_CORRECTED, event, "delta_minutes")
     apply(db, session, data, data["delta_minutes"], 0)
 
 
@@ -110,40 +140,26 @@ def apply_corrected(db, session, event):
 def _figures(doc, level, code, name=None):
     minutes = doc["minutes"] if doc else 0
     return {"level": level, "code": code, "name": name, "minutes": minutes,
-            "hours": rules.format_hours(minutes),
+            "hours": format_hours(minutes),
             "volunteers": doc["volunteers"] if doc else 0,
             "records": doc["records"] if doc else 0}
-
-
-# level -> (code field, name field) of the stations read model
-REGION_NAME_FIELDS = {"province": ("province", "province_name"), "city": ("city", "city_name"),
-                      "county": ("county", "county_name"),
-                      "township": ("division_code", "division_name")}
-
-
-def region_names(db, level, codes):
-    """{code: name} of regions, as the registry's station events named them."""
-    code_field, name_field = REGION_NAME_FIELDS[level]
-    return {d[code_field]: d[name_field] for d in db.stations.find(
-        {code_field: {"$in": codes}, name_field: {"$ne": None}}, {code_field: 1, name_field: 1})}
 
 
 def _answer(db, level, code, name=None):
     doc = db.totals.find_one({"_id": f"{level}:{code}"})
     answer = _figures(doc, level, code, name)
-    child = rules.CHILD_LEVEL[level]
+    child = CHILD_LEVEL[level]
     children = []
     if child:
         found = list(db.totals.find({"parent": code, "level": child}).sort("code", 1))
+        codes = [c["code"] for c in found]
         names = {}
-        if child in REGION_NAME_FIELDS:
-            names = region_names(db, child, [c["code"] for c in found])
+        if child in stations_view.REGION_NAME_FIELDS:
+            names = stations_view.region_names(db, child, codes)
         elif child == "station":
-            names = {s["_id"]: s["name"] for s in db.stations.find(
-                {"_id": {"$in": [c["code"] for c in found]}}, {"name": 1})}
+            names = stations_view.names(db, codes)
         elif child == "team":
-            names = {t["_id"]: t["name"] for t in db.teams.find(
-                {"_id": {"$in": [c["code"] for c in found]}}, {"name": 1})}
+            names = teams.names(db, codes)
         children = [_figures(c, child, c["code"], names.get(c["code"])) for c in found]
     answer["children"] = children
     return answer
@@ -154,11 +170,12 @@ def totals(db, query, caller):
     if query.get("region"):
         region = query["region"]
         access.ensure_within(caller, region, "region")
-        level = rules.REGION_LEVELS[len(region)]
-        name = region_names(db, level, [region]).get(region) if level in REGION_NAME_FIELDS else None
+        level = REGION_LEVELS[len(region)]
+        name = stations_view.region_names(db, level, [region]).get(region) \
+            if level in stations_view.REGION_NAME_FIELDS else None
         return _answer(db, level, region, name)
     if query.get("station_id"):
-        station = db.stations.find_one({"_id": query["station_id"]})
+        station = stations_view.find(db, query["station_id"])
         if station is None:
             raise NotFound(f"station {query['station_id']} is not known", fields={"station_id": ["unknown station"]})
         access.ensure_within(caller, station["division_code"], "station_id")
@@ -167,7 +184,7 @@ def totals(db, query, caller):
         team = teams.load(db, query["team_id"], caller)
         return _answer(db, "team", team["_id"], team["name"])
     number = query["volunteer_number"]
-    volunteer = db.volunteers.find_one({"_id": number}, {"region": 1})
+    volunteer = volunteers.find(db, number)
     if volunteer is None:
         raise NotFound(f"no volunteer {number}", fields={"volunteer_number": ["not found"]})
     access.ensure_within(caller, volunteer["region"], "volunteer_number")

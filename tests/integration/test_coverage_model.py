@@ -14,8 +14,10 @@ from pymongo.errors import OperationFailure
 
 from services.common.errors import InvalidInput, NotFound
 from services.common.mongo import run_in_transaction
+from services.common.clock import china_today
 from services.registry import coverage as cov
 from services.registry import divisions as d
+from services.registry.division_files import division_files, read_division_files
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +32,7 @@ PLACEHOLDER = "340711198"  # 郊区直辖村级区划: other
 
 @pytest.fixture(scope="module")
 def anhui_rows(divisions_dir):
-    return [r for r in d.read_division_files(d.division_files(divisions_dir)) if r["level"] != "village"]
+    return [r for r in read_division_files(division_files(divisions_dir)) if r["level"] != "village"]
 
 
 @pytest.fixture
@@ -192,8 +194,8 @@ def test_city_and_province_at_the_end_of_2023_and_in_2024(db, stations):
 
 
 def test_today_is_the_default(db, stations):
-    assert cov.coverage(db, "3407") == cov.coverage(db, "3407", cov.today())
-    assert cov.coverage(db, "3407")["as_of"] == cov.today().isoformat()
+    assert cov.coverage(db, "3407") == cov.coverage(db, "3407", china_today())
+    assert cov.coverage(db, "3407")["as_of"] == china_today().isoformat()
     assert cov.coverage(db, "3407", "2023-12-31")["with_station"] == 3
 
 

@@ -10,6 +10,7 @@ from pymongo import monitoring
 
 from services.common.errors import InvalidInput, NotFound
 from services.registry import divisions as d
+from services.registry.division_files import division_files, read_division_files
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +41,7 @@ def _import(db, rows, chunk=CHUNK):
 
 @pytest.fixture(scope="module")
 def anhui_rows(divisions_dir):
-    return d.read_division_files(d.division_files(divisions_dir))
+    return read_division_files(division_files(divisions_dir))
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +122,8 @@ def test_reimport_changes_nothing_and_writes_nothing(anhui, mongo_uri, anhui_row
 
 
 def test_files_in_reversed_order_and_chunks_shuffled_give_the_same_store(fresh_db, anhui, divisions_dir):
-    files = list(reversed(d.division_files(divisions_dir)))
-    rows = d.read_division_files(files)
+    files = list(reversed(division_files(divisions_dir)))
+    rows = read_division_files(files)
     rows = list(reversed(rows))             # villages first, the province last
     chunks = [rows[i:i + 3000] for i in range(0, len(rows), 3000)]
     random.Random(34).shuffle(chunks)

@@ -10,7 +10,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.common.errors import Conflict, Forbidden, InvalidInput
-from services.volunteer import hours
+from services.volunteer import hours_recording
 from tests.integration.test_volunteer_support import ADMIN, Scene, china
 
 pytestmark = pytest.mark.integration
@@ -107,7 +107,7 @@ def test_a_time_outside_the_years_refuses_its_item_not_its_batch(fresh_db):
         "capacity": 5, "participants": 0})
     tx = SimpleNamespace(db=fresh_db, session=None, emit=lambda *args: None)
     item = {"volunteer_number": "V34010200000001", "activity_id": "A1", "note": None}
-    outcomes = hours.record_batch(tx, [
+    outcomes = hours_recording.record_batch(tx, [
         dict(item, start=china(2026, 10, 10, 8, 0), end=china(2026, 10, 10, 9, 0)),
         dict(item, start=china(1, 1, 1, 6, 0), end=china(2026, 10, 10, 11, 0)),
         dict(item, start=china(2026, 10, 10, 10, 0), end=china(9999, 12, 31, 23, 0)),
@@ -146,7 +146,7 @@ def test_concurrent_overlapping_submissions_record_exactly_one(platform, scene, 
     outcomes = []
 
     def submit(i):
-        # STACK.md: one proxy per thread, never shared.
+        # One proxy per thread: a nameko proxy is not safe to share between threads.
         with ClusterRpcProxy({"AMQP_URI": platform.amqp_uri}, timeout=60) as own:
             barrier.wait()
             try:

@@ -14,6 +14,8 @@ ADMIN = {"sub": "t", "role": "province_admin", "region": "34"}
 
 
 def hours_event(kind, number, minutes, station="340102001-01", team="T1"):
+    """number: "V1", "V2", ...: short names of unified volunteer numbers V + county + 8 digits."""
+    number = f"V340102{int(number[1:]):08d}"
     field = "minutes" if kind == "approved" else "delta_minutes"
     return {"id": uuid.uuid4().hex, "source": "/wushe/volunteer",
             "type": f"wushe.volunteer.hours.{kind}.v1",

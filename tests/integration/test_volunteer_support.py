@@ -8,10 +8,10 @@ volunteer service through the registry's events), a team and an activity.
 import datetime
 import itertools
 
-from services.volunteer import rules
+from services.common.clock import CHINA
+from services.volunteer.id_numbers import id_check_character
 from tests.fixtures import PROVINCE_ADMIN, wait_for
 
-CHINA = rules.CHINA
 ADMIN = PROVINCE_ADMIN
 _SEQ = itertools.count(1)
 
@@ -22,7 +22,7 @@ def id_number(born, region="340102"):
     first17 = f"{region}{born:%Y%m%d}{seq % 1000:03d}"
     if seq >= 1000:
         raise RuntimeError("more than 999 ID numbers asked for one lane; use another region")
-    return first17 + rules.id_check_character(first17)
+    return first17 + id_check_character(first17)
 
 
 def china(*args):

@@ -4,7 +4,9 @@ import os
 import pytest
 
 from services.common.errors import InvalidInput
-from services.registry import divisions as d
+from services.registry.division_codes import make_row
+from services.registry.division_files import division_files, read_division_files
+from services.registry.division_kinds import kind_by_digits, township_kind
 
 
 # (code, name, digits say, the rule says) -- rows copied from the 2023 data.
@@ -54,45 +56,45 @@ REAL_ROWS = [
 
 @pytest.mark.parametrize("code,name,digits,kind", REAL_ROWS)
 def test_township_kind_on_real_rows(code, name, digits, kind):
-    assert d.kind_by_digits(code) == digits
-    assert d.township_kind(code, name) == kind
+    assert kind_by_digits(code) == digits
+    assert township_kind(code, name) == kind
 
 
 def test_digit_ranges():
-    assert d.kind_by_digits("340102001") == "street"
-    assert d.kind_by_digits("340102099") == "street"
-    assert d.kind_by_digits("340102100") == "town"
-    assert d.kind_by_digits("340102199") == "town"
-    assert d.kind_by_digits("340102200") == "township"
-    assert d.kind_by_digits("340102399") == "township"
-    assert d.kind_by_digits("340102400") == "other"
-    assert d.kind_by_digits("340102999") == "other"
-    assert d.kind_by_digits("340102000") == "other"
+    assert kind_by_digits("340102001") == "street"
+    assert kind_by_digits("340102099") == "street"
+    assert kind_by_digits("340102100") == "town"
+    assert kind_by_digits("340102199") == "town"
+    assert kind_by_digits("340102200") == "township"
+    assert kind_by_digits("340102399") == "township"
+    assert kind_by_digits("340102400") == "other"
+    assert kind_by_digits("340102999") == "other"
+    assert kind_by_digits("340102000") == "other"
 
 
 def test_development_zone_names_are_other_even_with_street_digits():
-    assert d.township_kind("340102050", "某某经济开发区") == "other"
-    assert d.township_kind("340102150", "某某农场") == "other"
-    assert d.township_kind("340102250", "某某林场") == "other"
+    assert township_kind("340102050", "某某经济开发区") == "other"
+    assert township_kind("340102150", "某某农场") == "other"
+    assert township_kind("340102250", "某某林场") == "other"
 
 
 def test_township_kind_rejects_other_levels():
     with pytest.raises(InvalidInput):
-        d.township_kind("340102", "瑶海区")
+        township_kind("340102", "瑶海区")
 
 
 def test_make_row_per_level():
-    assert d.make_row("34", "安徽省") == {
+    assert make_row("34", "安徽省") == {
         "code": "34", "name": "安徽省", "level": "province", "parent": None,
         "province": "34", "city": None, "county": None}
-    assert d.make_row("3407", "铜陵市") == {
+    assert make_row("3407", "铜陵市") == {
         "code": "3407", "name": "铜陵市", "level": "city", "parent": "34",
         "province": "34", "city": "3407", "county": None}
-    assert d.make_row("340705", "铜官区")["county"] == "340705"
-    assert d.make_row("340705402", "天井湖社区街道") == {
+    assert make_row("340705", "铜官区")["county"] == "340705"
+    assert make_row("340705402", "天井湖社区街道") == {
         "code": "340705402", "name": "天井湖社区街道", "level": "township", "parent": "340705",
         "province": "34", "city": "3407", "county": "340705", "kind": "street"}
-    village = d.make_row("340102001001", "填海巷社区居委会")
+    village = make_row("340102001001", "填海巷社区居委会")
     assert village["level"] == "village"
     assert village["parent"] == village["township"] == "340102001"
     assert "kind" not in village
@@ -108,7 +110,7 @@ def test_files_recognised_by_header_not_name(tmp_path):
     a = _write(tmp_path, "x.csv", 'code,name,cityCode,provinceCode\n340102,"瑶海区",3401,34\n')
     b = _write(tmp_path, "y.csv", 'code,name\n34,"安徽省"\n')
     c = _write(tmp_path, "provinces.csv", 'code,name,provinceCode\n3401,"合肥市",34\n')
-    rows = d.read_division_files([a, b, c])
+    rows = read_division_files([a, b, c])
     assert [(r["code"], r["level"]) for r in rows] == [
         ("34", "province"), ("3401", "city"), ("340102", "county")]
 
@@ -123,7 +125,7 @@ def test_files_recognised_by_header_not_name(tmp_path):
 def test_bad_rows_name_file_and_line(tmp_path, text, line, field):
     path = _write(tmp_path, "cities-bad.csv", text)
     with pytest.raises(InvalidInput) as info:
-        d.read_division_files([path])
+        read_division_files([path])
     err = info.value
     assert f"cities-bad.csv line {line}" in err.message
     assert err.details == {"file": "cities-bad.csv", "line": line}
@@ -133,16 +135,16 @@ def test_bad_rows_name_file_and_line(tmp_path, text, line, field):
 def test_unknown_header(tmp_path):
     path = _write(tmp_path, "odd.csv", "id,label\n34,安徽省\n")
     with pytest.raises(InvalidInput) as info:
-        d.read_division_files([path])
+        read_division_files([path])
     assert "odd.csv line 1" in info.value.message
 
 
 def test_shipped_anhui_files_in_any_order(divisions_dir):
-    files = d.division_files(divisions_dir)
+    files = division_files(divisions_dir)
     assert [os.path.basename(f) for f in files] == [
         "areas.csv", "cities.csv", "provinces.csv", "streets.csv", "villages-34.csv"]
-    rows = d.read_division_files(files)
-    assert rows == d.read_division_files(list(reversed(files)))
+    rows = read_division_files(files)
+    assert rows == read_division_files(list(reversed(files)))
     by_level = {}
     for r in rows:
         by_level[r["level"]] = by_level.get(r["level"], 0) + 1
@@ -154,4 +156,4 @@ def test_shipped_anhui_files_in_any_order(divisions_dir):
     # By digits alone: 160 other; the names move 18 社区街道 of Tongling to street
     # and two 直辖村级区划 (town digits) to other.
     assert kinds == {"town": 1012, "street": 303, "township": 226, "other": 144}
-    assert sum(1 for r in rows if r["level"] == "township" and d.kind_by_digits(r["code"]) == "other") == 160
+    assert sum(1 for r in rows if r["level"] == "township" and kind_by_digits(r["code"]) == "other") == 160

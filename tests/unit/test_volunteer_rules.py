@@ -7,10 +7,12 @@ import pytest
 from marshmallow import ValidationError
 
 from services.common import access
+from services.common.clock import CHINA, china_date
 from services.common.errors import Conflict, InvalidInput, PayloadTooLarge
-from services.volunteer import rules, schemas, sheets
+from services.volunteer import (
+    ages, certificates, hour_rules, id_numbers, schemas, sheets, times, totals, volunteers,
+)
 
-CHINA = rules.CHINA
 UTC = datetime.timezone.utc
 
 
@@ -22,18 +24,18 @@ def at(day, hour, minute=0):
 
 @pytest.mark.parametrize("number", ["11010519491231002X", "440524198001010013", "340102196002290018"])
 def test_valid_id_numbers(number):
-    assert rules.id_number_problem(number) is None
-    assert rules.id_number_problem(number.lower()) is None   # a lower-case x is fine
+    assert id_numbers.id_number_problem(number) is None
+    assert id_numbers.id_number_problem(number.lower()) is None   # a lower-case x is fine
 
 
 def test_the_check_character_is_iso_7064_mod_11_2():
-    assert rules.id_check_character("11010519491231002") == "X"
-    assert rules.id_check_character("44052418800101001") == "4"
+    assert id_numbers.id_check_character("11010519491231002") == "X"
+    assert id_numbers.id_check_character("44052418800101001") == "4"
     body = "34010219900517001"
-    good = body + rules.id_check_character(body)
+    good = body + id_numbers.id_check_character(body)
     for wrong in "0123456789X":
         if wrong != good[-1]:
-            assert "check character" in rules.id_number_problem(body + wrong)
+            assert "check character" in id_numbers.id_number_problem(body + wrong)
 
 
 @pytest.mark.parametrize("number,problem", [
@@ -46,22 +48,22 @@ def test_the_check_character_is_iso_7064_mod_11_2():
     (None, "18 characters"),
 ])
 def test_invalid_id_numbers_say_why(number, problem):
-    assert problem in rules.id_number_problem(number)
+    assert problem in id_numbers.id_number_problem(number)
 
 
 def test_birth_date_is_characters_7_to_14():
-    assert rules.birth_date_of("11010519491231002X") == datetime.date(1949, 12, 31)
+    assert id_numbers.birth_date_of("11010519491231002X") == datetime.date(1949, 12, 31)
 
 
 def test_the_hash_matches_the_normalised_number_under_a_key():
-    a = rules.hash_id_number("11010519491231002x", "key-1")
-    assert a == rules.hash_id_number(" 11010519491231002X ", "key-1")
-    assert a != rules.hash_id_number("11010519491231002X", "key-2")
+    a = id_numbers.hash_id_number("11010519491231002x", "key-1")
+    assert a == id_numbers.hash_id_number(" 11010519491231002X ", "key-1")
+    assert a != id_numbers.hash_id_number("11010519491231002X", "key-2")
     assert "19491231" not in a and len(a) == 64
 
 
 def test_masking():
-    assert rules.mask_id_number("34010219580301123X") == "340102********123X"
+    assert id_numbers.mask_id_number("34010219580301123X") == "340102********123X"
     assert access.mask_name("张三丰") == "张*丰"
     assert access.mask_name("李四") == "李*"
     assert access.mask_name("欧阳小明") == "欧**明"
@@ -72,8 +74,8 @@ def test_masking():
 # ---- numbers, ages, hours ----
 
 def test_numbers():
-    assert rules.volunteer_number("340102", 7) == "V34010200000007"
-    assert rules.certificate_number(2026, 1) == "ZYZM-2026-00000001"
+    assert volunteers.volunteer_number("340102", 7) == "V34010200000007"
+    assert certificates.certificate_number(2026, 1) == "ZYZM-2026-00000001"
 
 
 @pytest.mark.parametrize("born,on,age", [
@@ -84,29 +86,29 @@ def test_numbers():
     ((1964, 2, 29), (2025, 3, 1), 61),
 ])
 def test_age_on_a_day(born, on, age):
-    assert rules.age_on(datetime.date(*born), datetime.date(*on)) == age
+    assert ages.age_on(datetime.date(*born), datetime.date(*on)) == age
 
 
 def test_a_silver_age_team_takes_60_and_over_only():
     born = datetime.date(1966, 11, 23)
-    rules.check_member_age("general", "V1", born, datetime.date(2026, 11, 22))
+    ages.check_member_age("general", "V1", born, datetime.date(2026, 11, 22))
     with pytest.raises(Conflict) as refused:
-        rules.check_member_age("silver_age", "V34010200000001", born, datetime.date(2026, 11, 22))
+        ages.check_member_age("silver_age", "V34010200000001", born, datetime.date(2026, 11, 22))
     assert refused.value.details["volunteer_number"] == "V34010200000001"
     assert refused.value.details["age"] == 59
-    rules.check_member_age("silver_age", "V1", born, datetime.date(2026, 11, 23))
+    ages.check_member_age("silver_age", "V1", born, datetime.date(2026, 11, 23))
 
 
 @pytest.mark.parametrize("minutes,text", [(0, "0.00"), (150, "2.50"), (20, "0.33"), (40, "0.67"),
                                           (1, "0.02"), (-20, "-0.33"), (1440, "24.00")])
 def test_hours_as_text(minutes, text):
-    assert rules.format_hours(minutes) == text
+    assert hour_rules.format_hours(minutes) == text
 
 
 def test_times_are_whole_minutes_in_utc_and_naive_means_china():
-    moment = rules.to_minute(datetime.datetime(2026, 10, 10, 8, 30, 59, 999))
+    moment = times.to_minute(datetime.datetime(2026, 10, 10, 8, 30, 59, 999))
     assert moment == datetime.datetime(2026, 10, 10, 0, 30, tzinfo=UTC)
-    assert rules.china_date(datetime.datetime(2026, 10, 9, 16, 0, tzinfo=UTC)) == datetime.date(2026, 10, 10)
+    assert china_date(datetime.datetime(2026, 10, 9, 16, 0, tzinfo=UTC)) == datetime.date(2026, 10, 10)
 
 
 # ---- hour record rules ----
@@ -115,75 +117,75 @@ ACTIVITY = {"_id": "A1", "starts_at": at(10, 8), "ends_at": at(10, 16), "capacit
 
 
 def slot(id_, start, end, live=True):
-    return {"_id": id_, "start": start, "end": end, "minutes": rules.minutes_between(start, end),
-            "service_date": rules.china_date(start).isoformat(), "live": live}
+    return {"_id": id_, "start": start, "end": end, "minutes": times.minutes_between(start, end),
+            "service_date": china_date(start).isoformat(), "live": live}
 
 
 def test_overlap_names_the_earliest_conflicting_record():
     slots = [slot("H2", at(10, 11), at(10, 12)), slot("H1", at(10, 9), at(10, 10))]
     with pytest.raises(Conflict) as refused:
-        rules.check_overlap("V1", slots, at(10, 9, 30), at(10, 11, 30))
+        hour_rules.check_overlap("V1", slots, at(10, 9, 30), at(10, 11, 30))
     assert refused.value.details["conflicting_record"] == "H1"
     assert refused.value.details["conflicting_records"] == ["H1", "H2"]
-    rules.check_overlap("V1", slots, at(10, 10), at(10, 11))          # back to back
-    rules.check_overlap("V1", slots, at(10, 9), at(10, 10), exclude="H1")   # its own slot
-    rules.check_overlap("V1", [slot("H3", at(10, 9), at(10, 10), live=False)], at(10, 9), at(10, 10))
+    hour_rules.check_overlap("V1", slots, at(10, 10), at(10, 11))          # back to back
+    hour_rules.check_overlap("V1", slots, at(10, 9), at(10, 10), exclude="H1")   # its own slot
+    hour_rules.check_overlap("V1", [slot("H3", at(10, 9), at(10, 10), live=False)], at(10, 9), at(10, 10))
 
 
 def test_the_24_hour_rule_counts_minutes_by_service_date():
     day = [slot("H1", at(10, 0), at(10, 20))]
     with pytest.raises(Conflict) as refused:
-        rules.check_day_total("V1", day, "2026-10-10", 5 * 60)
+        hour_rules.check_day_total("V1", day, "2026-10-10", 5 * 60)
     assert refused.value.details["conflicting_record"] == "H1"
-    rules.check_day_total("V1", day, "2026-10-10", 4 * 60)
-    rules.check_day_total("V1", day, "2026-10-11", 23 * 60)
+    hour_rules.check_day_total("V1", day, "2026-10-10", 4 * 60)
+    hour_rules.check_day_total("V1", day, "2026-10-11", 23 * 60)
     with pytest.raises(Conflict) as alone:
-        rules.check_day_total("V1", [], "2026-10-10", 25 * 60)
+        hour_rules.check_day_total("V1", [], "2026-10-10", 25 * 60)
     assert "conflicting_record" not in alone.value.details
 
 
 def test_the_window_allows_the_tolerance_and_no_more():
-    rules.check_window(ACTIVITY, at(10, 7, 30), at(10, 16, 30), 30)
+    hour_rules.check_window(ACTIVITY, at(10, 7, 30), at(10, 16, 30), 30)
     with pytest.raises(Conflict) as early:
-        rules.check_window(ACTIVITY, at(10, 7, 29), at(10, 9), 30)
+        hour_rules.check_window(ACTIVITY, at(10, 7, 29), at(10, 9), 30)
     assert set(early.value.fields) == {"start"} and early.value.details["activity_id"] == "A1"
     with pytest.raises(Conflict) as late:
-        rules.check_window(ACTIVITY, at(10, 15), at(10, 16, 31), 30)
+        hour_rules.check_window(ACTIVITY, at(10, 15), at(10, 16, 31), 30)
     assert set(late.value.fields) == {"end"}
-    rules.check_window(ACTIVITY, at(10, 6), at(10, 18), 120)
+    hour_rules.check_window(ACTIVITY, at(10, 6), at(10, 18), 120)
 
 
 def test_check_record_applies_every_rule_and_answers_the_minutes():
-    assert rules.check_record("V1", ACTIVITY, [], at(10, 8), at(10, 10, 15), 30) == 135
+    assert hour_rules.check_record("V1", ACTIVITY, [], at(10, 8), at(10, 10, 15), 30) == 135
     with pytest.raises(Conflict):
-        rules.check_record("V1", ACTIVITY, [slot("H1", at(10, 9), at(10, 11))], at(10, 8), at(10, 10), 30)
+        hour_rules.check_record("V1", ACTIVITY, [slot("H1", at(10, 9), at(10, 11))], at(10, 8), at(10, 10), 30)
 
 
 def test_interval_must_be_positive_and_served():
     now = at(10, 12)
     with pytest.raises(InvalidInput):
-        rules.check_interval(at(10, 9), at(10, 9), now, 30)
+        hour_rules.check_interval(at(10, 9), at(10, 9), now, 30)
     with pytest.raises(InvalidInput) as future:
-        rules.check_interval(at(10, 9), at(10, 13), now, 30)
+        hour_rules.check_interval(at(10, 9), at(10, 13), now, 30)
     assert "end" in future.value.fields
-    rules.check_interval(at(10, 9), at(10, 12, 30), now, 30)
+    hour_rules.check_interval(at(10, 9), at(10, 12, 30), now, 30)
 
 
 def test_capacity_counts_new_participants_only():
     full = dict(ACTIVITY, participants=2)
-    rules.check_capacity(full, False)
+    hour_rules.check_capacity(full, False)
     with pytest.raises(Conflict):
-        rules.check_capacity(full, True)
+        hour_rules.check_capacity(full, True)
 
 
 # ---- totals arithmetic ----
 
 def test_a_volunteer_counts_while_their_minutes_are_positive():
-    assert rules.member_change(0, 60) == (60, 1)
-    assert rules.member_change(60, 30) == (90, 0)
-    assert rules.member_change(90, -90) == (0, -1)
-    assert rules.member_change(0, -30) == (-30, 0)     # a correction overtaking its approval
-    assert rules.member_change(-30, 60) == (30, 1)
+    assert totals.member_change(0, 60) == (60, 1)
+    assert totals.member_change(60, 30) == (90, 0)
+    assert totals.member_change(90, -90) == (0, -1)
+    assert totals.member_change(0, -30) == (-30, 0)     # a correction overtaking its approval
+    assert totals.member_change(-30, 60) == (30, 1)
 
 
 def test_distinct_volunteers_do_not_depend_on_the_order_of_events():
@@ -194,7 +196,7 @@ def test_distinct_volunteers_do_not_depend_on_the_order_of_events():
         random.Random(seed).shuffle(order)
         minutes, per, volunteers = 0, {}, 0
         for number, delta in order:
-            per[number], counted = rules.member_change(per.get(number, 0), delta)
+            per[number], counted = totals.member_change(per.get(number, 0), delta)
             minutes += delta
             volunteers += counted
         assert (minutes, volunteers) == (expected_minutes, 2)
@@ -203,7 +205,7 @@ def test_distinct_volunteers_do_not_depend_on_the_order_of_events():
 def test_an_event_counts_on_eight_totals_its_team_twice():
     data = {"volunteer_number": "V1", "team_id": "T1", "station_id": "S1", "division_code": "340102001",
             "county": "340102", "city": "3401", "province": "34"}
-    assert rules.totals_keys(data) == [
+    assert totals.totals_keys(data) == [
         ("volunteer:V1", "volunteer", "V1", None),
         ("team:T1", "team", "T1", None),              # all the team's hours, wherever served
         ("team:T1@S1", "team", "T1", "S1"),           # its hours at this station: the station's child
