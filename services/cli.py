@@ -7,6 +7,8 @@
   wushe dead-letters [--retry]        list dead letters, or send them back to their queue
   wushe replay --service S --since T --queue Q   re-publish a service's event log
   wushe asyncapi                      print the AsyncAPI 3.0 document of every event
+  wushe backup DIR | restore DIR      every service's database to files, and back
+  wushe rebuild SERVICE               empty a service's read models and replay their events
 Each service adds its own subcommands (services/<service>/commands.py), e.g.
   wushe import-divisions FILE...      load division CSV files (any order)
 """
@@ -57,6 +59,46 @@ def _replay(args):
     print(f"replayed {count} {args.service} events since {args.since} to {args.queue}")
 
 
+def _backup(args):
+    from services.common import backup, mongo
+
+    manifest = backup.backup(mongo.client(), args.dir)
+    for service, entry in manifest["services"].items():
+        print(f"{service}: {sum(entry['collections'].values())} documents in "
+              f"{len(entry['collections'])} collections, last event "
+              f"{(entry['last_event'] or {}).get('id')}")
+    print(f"backup written to {args.dir}")
+
+
+def _restore(args):
+    from services.common import backup, mongo
+
+    try:
+        restored = backup.restore(mongo.client(), args.dir)
+    except backup.RestoreRefused as exc:
+        sys.exit(f"wushe restore: {exc}")
+    for service, counts in restored.items():
+        print(f"{service}: {sum(counts.values())} documents restored")
+    print("now rebuild each service's read models: wushe rebuild SERVICE")
+
+
+def _rebuild(args):
+    """Empty a service's read models, then have every publisher replay what feeds them."""
+    from services.common import rpcclient
+    from services.common.access import SYSTEM
+
+    with rpcclient.cluster() as cluster:
+        plan = getattr(cluster, args.service).clear_read_models(caller=SYSTEM)
+        if not plan["queue"]:
+            print(f"{args.service} keeps no read models")
+            return
+        for publisher, types in plan["publishers"].items():
+            count = getattr(cluster, publisher).replay_events("1970-01-01T00:00:00Z", plan["queue"],
+                                                              types)
+            print(f"{publisher}: {count} events replayed to {plan['queue']}")
+    print(f"cleared {plan['cleared']}; the inbox rebuilds them as the events arrive")
+
+
 def _asyncapi(args):
     import json
 
@@ -105,6 +147,15 @@ def parser():
     s.set_defaults(fn=_replay)
     sub.add_parser("asyncapi", help="print the AsyncAPI document of the platform's events"
                    ).set_defaults(fn=_asyncapi)
+    s = sub.add_parser("backup", help="write every service's database to DIR")
+    s.add_argument("dir")
+    s.set_defaults(fn=_backup)
+    s = sub.add_parser("restore", help="load a backup from DIR into empty databases")
+    s.add_argument("dir")
+    s.set_defaults(fn=_restore)
+    s = sub.add_parser("rebuild", help="rebuild a service's read models from the events")
+    s.add_argument("service")
+    s.set_defaults(fn=_rebuild)
     from services.common import catalog
 
     for _service, commands in catalog.command_modules():

@@ -72,17 +72,26 @@ class EventSpec:
         if problems:
             raise EventContractError(f"{self.type}: data does not match its declaration: {problems}")
 
-    def read(self, event):
-        """The event's data, checked against the declared fields (others ignored).
+    def read(self, event, needs=None):
+        """The event's data, checked against its declaration; fields it does not
+        declare are ignored (a field added since is not breaking).
+
+        needs: the fields this reader uses. They must be present; every field
+        present is checked against its declared type. Without `needs`, every
+        field the declaration requires must be present.
 
         A malformed event is an InvalidInput: its handler fails and the inbox
         retries, then dead-letters it, where an operator sees why."""
         data = event.get("data") if isinstance(event, dict) else None
         if not isinstance(data, dict):
             raise InvalidInput(f"{self.type} without data", fields={"data": ["missing"]})
-        problems = self._tolerant.validate(data)
+        problems = self._tolerant.validate(data, partial=needs is not None)
+        for name in needs or ():
+            if data.get(name) in (None, ""):
+                problems.setdefault(name, ["missing"])
         if problems:
-            raise InvalidInput(f"{self.type} does not match its declaration",
+            raise InvalidInput(f"{self.type} does not match its declaration: "
+                               f"{', '.join(sorted(problems))}",
                                fields={k: v if isinstance(v, list) else [str(v)]
                                        for k, v in problems.items()})
         return data
@@ -142,8 +151,11 @@ class Subscriptions:
     handled types.
     """
 
-    def __init__(self, service):
+    def __init__(self, service, read_models=()):
+        """read_models: the collections these handlers alone write, which
+        `wushe rebuild SERVICE` empties before the events are replayed."""
         self.service = service
+        self.read_models = tuple(read_models)
         self.handlers = {}
         self.specs = {}
 
@@ -164,3 +176,9 @@ class Subscriptions:
 
     def queue(self):
         return inbox.inbox_queue(self.service, self.bindings())
+
+    def types_by_publisher(self):
+        found = {}
+        for spec in self.specs.values():
+            found.setdefault(spec.service, []).append(spec.type)
+        return found

@@ -197,6 +197,26 @@ class WusheService:
         return audit.query(self.db, self.name, load(audit.AuditQuerySchema, query), caller)
 
     @rpc
+    def clear_read_models(self, caller):
+        """Empty the read models this service keeps from events, and forget which events
+        it handled, so that replaying them rebuilds the models (`wushe rebuild`)."""
+        from services.common import catalog
+        from services.common.access import caller_region
+        from services.common.errors import Forbidden
+
+        if caller_region(caller) != "" or caller.get("role") != "system":
+            raise Forbidden("only the system caller (wushe rebuild) rebuilds read models")
+        subs = catalog.subscriptions(self.name)
+        if subs is None:
+            return {"queue": None, "publishers": {}, "cleared": {}}
+        cleared = {name: self.db[name].delete_many({}).deleted_count for name in subs.read_models}
+        types = [t for ts in subs.types_by_publisher().values() for t in ts]
+        for start in range(0, len(types), 20):  # short $in lists (docs/mongo-wire-server.md)
+            self.db.processed_events.delete_many({"type": {"$in": types[start:start + 20]}})
+        return {"queue": inbox.inbox_name(self.name), "publishers": subs.types_by_publisher(),
+                "cleared": cleared}
+
+    @rpc
     def replay_events(self, since, queue, types=None):
         """Re-publish this service's events recorded since `since` (ISO time) to `queue`."""
         try:
