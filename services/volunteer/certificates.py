@@ -25,7 +25,7 @@ Decisions:
   more. `certificate.issued` carries the number, volunteer number, period,
   total and station id.
 """
-from services.common import access, queries, sequences
+from services.common import access, audit, queries, sequences
 from services.common.clock import china_today, now_ms
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.common.jsonable import jsonable
@@ -140,9 +140,18 @@ def view(certificate, caller):
     })
 
 
+def _audit_shown(db, caller, certificates):
+    # A certificate names its volunteer: showing the name unmasked is audited first.
+    if certificates and access.sees_personal_data(caller):
+        audit.saw_personal_data(db, "volunteer", "volunteer",
+                                [(c["volunteer_number"], c["region"]) for c in certificates])
+
+
 def get(db, number, caller):
-    return view(queries.load_in_region(db.certificates, number, caller, what="certificate",
-                                       field="number", region_field="region"), caller)
+    certificate = queries.load_in_region(db.certificates, number, caller, what="certificate",
+                                         field="number", region_field="region")
+    _audit_shown(db, caller, [certificate])
+    return view(certificate, caller)
 
 
 def verify(db, number):
@@ -168,5 +177,8 @@ def list_page(db, query, caller):
     selector = queries.scoped(caller, query.get("region"), township_field="region")
     if query.get("volunteer_number"):
         selector["volunteer_number"] = query["volunteer_number"]
-    return queries.page(db.certificates, selector, query,
-                        lambda found: [view(c, caller) for c in found], sort=(("_id", -1),))
+    def views(found):
+        _audit_shown(db, caller, found)
+        return [view(c, caller) for c in found]
+
+    return queries.page(db.certificates, selector, query, views, sort=(("_id", -1),))

@@ -4,7 +4,7 @@ A record's `corrections` and `current_minutes` (its minutes after them) are
 in the answers about that one record, not in lists. Names are masked for
 roles that do not need them (access.sees_personal_data).
 """
-from services.common import access, queries
+from services.common import access, audit, queries
 from services.common.clock import CHINA
 from services.common.jsonable import jsonable
 from services.volunteer import activities, hour_records, volunteers
@@ -47,7 +47,12 @@ def view(record, caller, name=None, title=None, corrections=None, current_minute
     return jsonable(out)
 
 
-def _labels(db, records):
+def _labels(db, records, caller):
+    """Volunteers' names and activities' titles for these records; showing names
+    unmasked is audited first (services/common/audit.py)."""
+    if records and access.sees_personal_data(caller):
+        audit.saw_personal_data(db, "volunteer", "volunteer", sorted(
+            {(r["volunteer_number"], r["division_code"]) for r in records}))
     names = volunteers.names(db, [r["volunteer_number"] for r in records])
     titles = activities.titles(db, [r["activity_id"] for r in records])
     return names, titles
@@ -56,7 +61,7 @@ def _labels(db, records):
 def view_one(db, record, caller, corrections=None, current=None):
     """The entry as the API shows it; a record's corrections and current minutes
     are looked up unless the caller knows them (a decision: none yet)."""
-    names, titles = _labels(db, [record])
+    names, titles = _labels(db, [record], caller)
     if record["kind"] == "record" and corrections is None:
         corrections = hour_records.corrections_of(db, record["_id"])
         current = hour_records.current_minutes(hour_records.find_slot(db, record["_id"]))
@@ -85,7 +90,7 @@ def _selector(query, caller):
 
 def list_page(db, query, caller):
     def views(found):
-        names, titles = _labels(db, found)
+        names, titles = _labels(db, found, caller)
         return [view(r, caller, names.get(r["volunteer_number"]), titles.get(r["activity_id"]))
                 for r in found]
 
@@ -110,7 +115,7 @@ EXPORT_COLUMNS = [
 
 def export(db, query, caller):
     found = hour_records.export_rows(db, _selector(query, caller))
-    names, titles = _labels(db, found) if found else ({}, {})
+    names, titles = _labels(db, found, caller) if found else ({}, {})
     rows = []
     for record in found:
         item = view(record, caller, names.get(record["volunteer_number"]), titles.get(record["activity_id"]))

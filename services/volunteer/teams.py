@@ -24,7 +24,7 @@ import uuid
 
 from pymongo.errors import DuplicateKeyError
 
-from services.common import access, queries
+from services.common import access, audit, queries
 from services.common.clock import china_today, now_ms
 from services.common.errors import Conflict, InvalidInput, NotFound
 from services.common.jsonable import jsonable
@@ -135,9 +135,12 @@ def member_view(member, name, caller):
 
 
 def members_page(db, team_id, query, caller):
-    load(db, team_id, caller)
+    team = load(db, team_id, caller)
 
     def views(found):
+        if found and access.sees_personal_data(caller):
+            audit.saw_personal_data(db, "volunteer", "volunteer",
+                                    [(m["volunteer_number"], team["division_code"]) for m in found])
         known = volunteers.names(db, [m["volunteer_number"] for m in found])
         return [member_view(m, known.get(m["volunteer_number"]), caller) for m in found]
 

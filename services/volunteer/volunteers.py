@@ -30,7 +30,7 @@ import datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from services.common import access, queries, sequences
+from services.common import access, audit, queries, sequences
 from services.common.clock import china_today, now_ms
 from services.common.errors import Conflict, NotFound, write_conflict
 from services.common.jsonable import jsonable
@@ -144,8 +144,18 @@ def _load(db, number, caller, session=None):
     return volunteer
 
 
+def audit_shown(db, caller, volunteers):
+    """Before an answer shows these volunteers' names and phones unmasked: who saw
+    whom, in the audit trail (services/common/audit.py). Masked answers write nothing."""
+    if access.sees_personal_data(caller):
+        audit.saw_personal_data(db, "volunteer", "volunteer",
+                                [(v["_id"], v.get("division_code") or v["region"]) for v in volunteers])
+
+
 def get(db, number, caller):
-    return view(_load(db, number, caller), caller)
+    volunteer = _load(db, number, caller)
+    audit_shown(db, caller, [volunteer])
+    return view(volunteer, caller)
 
 
 def update(tx, number, data, caller):
@@ -223,8 +233,11 @@ def _selector(query, caller):
 
 
 def list_page(db, query, caller):
-    return queries.page(db.volunteers, _selector(query, caller), query,
-                        lambda found: [view(v, caller) for v in found])
+    def views(found):
+        audit_shown(db, caller, found)
+        return [view(v, caller) for v in found]
+
+    return queries.page(db.volunteers, _selector(query, caller), query, views)
 
 
 EXPORT_COLUMNS = [
@@ -237,6 +250,7 @@ EXPORT_COLUMNS = [
 
 def export(db, query, caller):
     rows = queries.export_rows(db.volunteers, _selector(query, caller), [("_id", 1)])
+    audit_shown(db, caller, rows)
     out = []
     for volunteer in rows:
         item = view(volunteer, caller)

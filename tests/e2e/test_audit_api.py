@@ -44,3 +44,35 @@ def test_a_change_is_in_its_services_audit_trail_with_who_where_and_which_reques
 def test_an_unknown_service_is_a_400_naming_it(api):
     response = api("province_admin", "34").get("/api/v1/audit/nosuch")
     assert response.status_code == 400 and "service" in response.json()["error"]["fields"]
+
+
+def test_an_unmasked_read_of_a_volunteer_is_audited_with_its_reader_a_masked_one_is_not(api, units):
+    from tests.e2e.test_volunteer_api import id_number, ok, open_station
+    from tests.fixtures import wait_for
+    import datetime
+
+    unit = units.township()
+    county = unit["areaCode"]
+    admin = api("province_admin", "34")
+    station = open_station(admin, unit)
+    officer = api("county_officer", county, sub="officer-li")
+
+    def register():
+        response = officer.post("/api/v1/volunteers", json={
+            "name": "赵敏", "id_number": id_number(datetime.date(1991, 2, 3)),
+            "phone": "13700001111", "birth_date": "1991-02-03", "station_id": station["id"]})
+        return None if response.status_code == 404 else ok(response, 201)
+
+    number = wait_for(register, timeout=20, message="the volunteer service to know the station")["number"]
+    auditor = api("auditor", county)
+
+    def reads():
+        trail = ok(auditor.get(f"/api/v1/audit/volunteer?record={number}&kind=personal_data_read"))
+        return [(e["actor"]["sub"], e["action"]) for e in trail["items"]]
+
+    assert reads() == []                      # registering showed nothing unmasked to anyone yet
+    seen = ok(auditor.get(f"/api/v1/volunteers/{number}"))
+    assert seen["name"] == "赵*" and reads() == []   # the auditor's read is masked: no entry
+    shown = ok(officer.get(f"/api/v1/volunteers/{number}"))
+    assert shown["name"] == "赵敏"
+    assert reads() == [("officer-li", "get_volunteer")]
