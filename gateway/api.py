@@ -24,6 +24,7 @@ import re
 from flask import Response, request
 from marshmallow import ValidationError
 
+from gateway import ratelimit
 from gateway.auth import authenticate
 from gateway.errors import BadRequest, UpstreamError
 from services.common.jsonable import jsonable
@@ -94,6 +95,10 @@ def endpoint(*, roles, summary, description=None, body=None, query=None, respons
             return result, status
 
         wrapper.openapi = meta
+        if roles is None:
+            # Anyone may call it: one budget per client address (gateway/ratelimit.py).
+            wrapper = ratelimit.public(wrapper)
+            wrapper.openapi = meta
         return wrapper
 
     return decorate

@@ -15,7 +15,7 @@ import uuid
 
 from flask import Flask, Response, g, render_template, request
 
-from gateway import errors, metrics, openapi
+from gateway import errors, metrics, openapi, ratelimit, security
 from gateway.routes import API_PREFIX, blueprints
 from services.common import asyncapi, catalog, config, logs
 
@@ -56,6 +56,8 @@ def create_app(rpc=None, services=None, settings=None):
         else gateway_services()
 
     errors.register(app)
+    security.register(app)
+    ratelimit.register(app)
     _register_request_hooks(app)
     _register_ops(app)
     for _name, bp in blueprints():

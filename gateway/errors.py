@@ -133,6 +133,8 @@ def register(app):
 
     @app.errorhandler(HTTPException)
     def _http_error(exc):
+        if getattr(exc, "response", None) is not None:
+            return exc.response  # already in our shape (e.g. gateway/ratelimit.py's 429)
         if not wants_json():
             return exc
         status = exc.code or 500

@@ -32,6 +32,8 @@ ERROR_RESPONSES = {
     409: ("Conflict", "The request contradicts the current state; `details` says what is "
                       "allowed."),
     413: ("PayloadTooLarge", "The upload has more rows or bytes than one request may carry."),
+    429: ("TooManyRequests", "A public endpoint asked too often from this address; "
+                             "`Retry-After` says when to ask again."),
     502: ("UpstreamError", "A service failed while handling the request."),
     503: ("ServiceUnavailable", "A service or the message broker is not reachable."),
     504: ("UpstreamTimeout", "A service did not answer in time."),
@@ -147,6 +149,8 @@ def _operation(rule, meta):
         statuses.add(400)
     if meta.roles is not None:
         statuses.update((401, 403, 502, 503, 504))
+    else:
+        statuses.update((429, 502, 503, 504))
     for status in sorted(statuses):
         name = ERROR_RESPONSES.get(status, (None,))[0]
         if name:
