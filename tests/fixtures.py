@@ -34,15 +34,20 @@ def check_events(platform):
     """Every event the platform's services committed must match the AsyncAPI document."""
     import pymongo
 
+    from tests.contracts import personal_data
     from tests.contracts.events import check_outboxes
 
     client = pymongo.MongoClient(platform.mongo_uri, tz_aware=True)
+    database_of = lambda service: f"{platform.db_prefix}_{service}"  # noqa: E731
     try:
-        checked, problems = check_outboxes(client, lambda s: f"{platform.db_prefix}_{s}")
+        checked, problems = check_outboxes(client, database_of)
+        leaks = personal_data.scan(client, database_of, platform.workdir)
     finally:
         client.close()
     assert not problems, (f"{len(problems)} of {checked} events do not match the AsyncAPI "
                           "document:\n" + "\n".join(problems[:50]))
+    assert not leaks, ("personal data left its service:\n" +
+                       "\n".join(f"{where}: {what}" for where, what in leaks[:50]))
 
 
 @pytest.fixture(scope="session")

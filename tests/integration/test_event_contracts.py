@@ -62,3 +62,18 @@ def test_every_consumer_of_station_events_applies_one_with_a_field_added(mongo_c
             assert written, f"{name} wrote nothing for a station event with an added field"
         finally:
             mongo_client.drop_database(db.name)
+
+
+def test_the_personal_data_scan_finds_a_name_a_service_holds_in_a_log_or_an_event(
+        mongo_client, fresh_db, tmp_path):
+    from tests.contracts import personal_data
+
+    fresh_db.volunteers.insert_one({"_id": "V34010200000001", "name": "欧阳小明", "phone": "13912345678"})
+    fresh_db.outbox.insert_one({"_id": "e1", "event": {"type": "wushe.volunteer.x.v1", "id": "e1",
+                                                       "data": {"note": "欧阳小明来过"}}})
+    (tmp_path / "volunteer-0.log").write_text('{"message": "ok"}\n{"phone": "13912345678"}\n',
+                                              encoding="utf-8")
+    found = personal_data.scan(mongo_client, lambda service: fresh_db.name if service == "volunteer"
+                               else f"{fresh_db.name}_none", str(tmp_path))
+    assert ("event wushe.volunteer.x.v1 e1", "欧阳小明") in found
+    assert ("log volunteer-0.log:2", "13912345678") in found
