@@ -52,7 +52,7 @@ class Endpoint:
 
 def endpoint(*, roles, summary, description=None, body=None, query=None, response=None,
              status=200, errors=(), tags=(), path_params=None, headers=None, body_content=None,
-             response_content=None):
+             response_content=None, budget="public"):
     """Mark a view as an API endpoint (see the module docstring).
 
     roles: the roles allowed (gateway.auth.ALL_ROLES, OFFICERS, ...), or None for
@@ -68,6 +68,8 @@ def endpoint(*, roles, summary, description=None, body=None, query=None, respons
         as optional header parameters, e.g. Idempotency-Key).
     body_content / response_content: {media type: OpenAPI schema dict} for
         bodies that are not JSON (an uploaded sheet, a CSV or Excel download).
+    budget: for a public endpoint, which rate-limit budget it draws on
+        (gateway/ratelimit.py: "public", or "sign-in").
     """
 
     def decorate(view):
@@ -97,7 +99,7 @@ def endpoint(*, roles, summary, description=None, body=None, query=None, respons
         wrapper.openapi = meta
         if roles is None:
             # Anyone may call it: one budget per client address (gateway/ratelimit.py).
-            wrapper = ratelimit.public(wrapper)
+            wrapper = ratelimit.BUDGETS[budget](wrapper)
             wrapper.openapi = meta
         return wrapper
 

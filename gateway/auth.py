@@ -1,12 +1,25 @@
-"""Bearer tokens: HS256 JWTs with the caller's role and region.
+"""Bearer tokens: HS256 JWTs with the caller's role and region, and the identity
+provider's tokens.
 
 Claims: sub, role, region, iat, exp, iss="wushe". The first of
 `config.token_secrets()` signs (TOKEN_SECRET); every one of them verifies, so a
 secret can be rotated out through TOKEN_SECRET_PREVIOUS without logging anyone out.
 
+Three kinds of token are accepted:
+
+* `wushe token` (operators, tests): no `sid`; valid until it expires.
+* sign-in (services/accounts, docs/accounts.md): the accounts service decides the
+  claims and the expiry, the gateway signs them (`issue_session_token`). They carry
+  the session id `sid`, and a token whose session has ended (signed out, account
+  disabled, ...) is refused at once (gateway/revocations.py). One with
+  `scope: "password_change"` may only change its password (routes that allow it
+  name `SIGNED_IN`).
+* the province's identity provider, when OIDC_ISSUER is set (gateway/oidc.py).
+
 The gateway checks only the role a route needs; the caller then travels with
-every RPC call as `caller={"sub", "role", "region"}` and the service enforces the
-region scope and masks personal data (services/common/access.py).
+every RPC call as `caller={"sub", "role", "region"}` (plus `sid` for a signed-in
+session) and the service enforces the region scope and masks personal data
+(services/common/access.py).
 """
 import re
 import time
@@ -15,7 +28,9 @@ import uuid
 import jwt
 from flask import g, request
 
+from gateway import oidc, revocations
 from gateway.errors import Forbidden, Unauthorized
+from services.accounts import roles as account_roles
 from services.common import config
 from services.common.access import ROLES
 
@@ -31,27 +46,23 @@ ALL_ROLES = ROLES
 OFFICERS = (PROVINCE_ADMIN, CITY_OFFICER, COUNTY_OFFICER)
 STATION_WORKERS = OFFICERS + (STATION_STAFF,)
 
-# The length of the region code each role carries.
-REGION_DIGITS = {
-    PROVINCE_ADMIN: (2,),
-    CITY_OFFICER: (4,),
-    COUNTY_OFFICER: (6,),
-    STATION_STAFF: (9,),
-    AUDITOR: (2, 4, 6),
-}
-_LEVEL = {2: "province", 4: "city", 6: "county", 9: "township"}
+# The length of the region code each role carries, and the rule: one definition for
+# tokens and accounts alike (services/accounts/roles.py).
+REGION_DIGITS = account_roles.REGION_DIGITS
+check_role_region = account_roles.check_role_region
+
+PASSWORD_CHANGE_SCOPE = "password_change"
+_SID = re.compile(r"^[0-9a-f]{32}$")
 
 
-def check_role_region(role, region):
-    """ValueError unless `role` is known and `region` is a code of the right level."""
-    if role not in REGION_DIGITS:
-        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    if not isinstance(region, str) or not re.fullmatch(r"\d+", region or ""):
-        raise ValueError(f"region must be a division code of digits, got {region!r}")
-    allowed = REGION_DIGITS[role]
-    if len(region) not in allowed:
-        levels = " or ".join(f"a {_LEVEL[n]} code ({n} digits)" for n in allowed)
-        raise ValueError(f"a {role} token needs {levels}, got {region!r}")
+class RoleSet(tuple):
+    """Roles of a route that also takes a token that may only change its password."""
+
+    allows_password_change = True
+
+
+# Any signed-in caller, including one whose new password is due (sign-out, password).
+SIGNED_IN = RoleSet(ALL_ROLES)
 
 
 def issue_token(role, region, sub=None, ttl_seconds=43200, secret=None):
@@ -71,8 +82,24 @@ def issue_token(role, region, sub=None, ttl_seconds=43200, secret=None):
     return jwt.encode(claims, secret or config.token_secrets()[0], algorithm=ALGORITHM)
 
 
+def issue_session_token(session, secret=None):
+    """The access token of a signed-in session, as the accounts service granted it:
+    {"sub", "role", "region", "sid", "scope", "exp"} (exp in epoch seconds)."""
+    check_role_region(session["role"], session["region"])
+    now = int(time.time())
+    claims = {"sub": session["sub"], "role": session["role"], "region": session["region"],
+              "sid": session["sid"], "iat": now, "exp": int(session["exp"]), "iss": ISSUER}
+    if session.get("scope") == PASSWORD_CHANGE_SCOPE:
+        claims["scope"] = PASSWORD_CHANGE_SCOPE
+    return jwt.encode(claims, secret or config.token_secrets()[0], algorithm=ALGORITHM)
+
+
 def verify_token(token, secrets=None):
-    """The caller {"sub", "role", "region"} of a valid token; Unauthorized otherwise."""
+    """The caller {"sub", "role", "region"} (+ "sid", "scope" of a signed-in session) of a
+    valid token; Unauthorized otherwise."""
+    provider = oidc.settings()
+    if provider is not None and oidc.issuer_of(token) == provider.issuer:
+        return oidc.verify(token, provider)
     secrets = secrets or config.token_secrets()
     claims = None
     for secret in secrets:
@@ -102,7 +129,16 @@ def verify_token(token, secrets=None):
         raise Unauthorized(f"token claims not valid: {exc}")
     if not isinstance(claims["sub"], str) or not claims["sub"]:
         raise Unauthorized("token claims not valid: sub")
-    return {"sub": claims["sub"], "role": claims["role"], "region": claims["region"]}
+    caller = {"sub": claims["sub"], "role": claims["role"], "region": claims["region"]}
+    if "sid" in claims:
+        if not isinstance(claims["sid"], str) or not _SID.match(claims["sid"]):
+            raise Unauthorized("token claims not valid: sid")
+        if revocations.is_revoked(claims["sid"]):
+            raise Unauthorized("this session has ended; sign in again")
+        caller["sid"] = claims["sid"]
+        if claims.get("scope") == PASSWORD_CHANGE_SCOPE:
+            caller["scope"] = PASSWORD_CHANGE_SCOPE
+    return caller
 
 
 def bearer_token():
@@ -119,6 +155,10 @@ def authenticate(roles):
     """Authenticate the request and require one of `roles`; the caller lands in g.caller."""
     caller = verify_token(bearer_token())
     g.caller = caller
+    if caller.get("scope") == PASSWORD_CHANGE_SCOPE and \
+            not getattr(roles, "allows_password_change", False):
+        raise Forbidden("a new password is due: this token may only change it "
+                        "(POST /api/v1/auth/password)", code="password_change_required")
     if caller["role"] not in roles:
         raise Forbidden(f"role {caller['role']} may not do this; allowed: {', '.join(roles)}",
                         details={"allowed_roles": list(roles)})

@@ -3,7 +3,8 @@
 Certificate and receipt checks and the transparency reports answer anyone, so
 without a limit their numbers could be enumerated quickly. Every public
 endpoint (an `@endpoint` with `roles=None`) shares one budget per client
-address: PUBLIC_RATE_LIMIT (default "30 per minute"), a moving window.
+address: PUBLIC_RATE_LIMIT (default "30 per minute"), a moving window;
+sign-in and refresh have their own (SIGN_IN_RATE_LIMIT, "120 per minute").
 Over it the answer is a 429 with `Retry-After` (seconds) and the usual error
 body.
 
@@ -42,9 +43,16 @@ def public_limit():
     return config.env("PUBLIC_RATE_LIMIT", "30 per minute")
 
 
+def sign_in_limit():
+    return config.env("SIGN_IN_RATE_LIMIT", "120 per minute")
+
+
 # One budget for all public endpoints together, so trying many of them does not
-# multiply what an address may ask.
-public = limiter.shared_limit(public_limit, scope="public")
+# multiply what an address may ask. Signing in has its own, larger one: a whole
+# office behind one address signs in at nine; the accounts service also slows
+# and locks each login tried too often.
+BUDGETS = {"public": limiter.shared_limit(public_limit, scope="public"),
+           "sign-in": limiter.shared_limit(sign_in_limit, scope="sign-in")}
 
 
 def register(app):

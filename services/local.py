@@ -136,6 +136,10 @@ wushe is running.
 
   try: curl -H "Authorization: Bearer $TOKEN" '{gateway}/api/v1/coverage?region=3401'
   stop with: make down""")
+    # What a service's demo wants people to know (the accounts service: demo logins).
+    for _service, demo in catalog.demo_modules():
+        for line in getattr(demo, "banner", lambda url: [])(gateway):
+            print(line)
 
 
 def load_demo():

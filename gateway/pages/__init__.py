@@ -12,6 +12,12 @@ def index():
     return render_template("index.html", page="index")
 
 
+@bp.get("/signin")
+def signin():
+    """Sign in with login and password (gateway/pages/templates/signin.html)."""
+    return render_template("signin.html", page="signin")
+
+
 @bp.get("/ui/coverage")
 def coverage():
     return render_template("coverage.html", page="coverage")

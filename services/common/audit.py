@@ -61,14 +61,19 @@ def regions_of(data):
     return sorted(codes, key=lambda c: (len(c), c))
 
 
-def _entry(service, kind, records, regions, who=None):
+KINDS = ("change", "personal_data_read", "sign_in")
+
+
+def entry(service, kind, records, regions, who=None, action_=None, **extra):
+    """One audit entry of the common shape; `extra` adds fields a service needs
+    (the accounts service: outcome, reason, login)."""
     who = who or caller.get() or access.SYSTEM
     at = now_ms()
-    return {"_id": uuid.uuid4().hex, "at": at, "service": service, "action": action.get(),
-            "kind": kind,
+    return {"_id": uuid.uuid4().hex, "at": at, "service": service,
+            "action": action_ or action.get(), "kind": kind,
             "actor": {k: who.get(k) for k in ("sub", "role", "region")},
             "address": address.get(), "request_id": request_id.get(),
-            "records": records, "regions": regions, "expire_at": at + retention()}
+            "records": records, "regions": regions, **extra, "expire_at": at + retention()}
 
 
 def record_change(tx):
@@ -78,7 +83,7 @@ def record_change(tx):
     records = [{"type": e["type"], "id": e.get("subject")} for e in tx.events]
     regions = sorted({code for e in tx.events for code in regions_of(e.get("data"))},
                      key=lambda c: (len(c), c))
-    tx.db.audit.insert_one(_entry(tx.service, "change", records, regions), session=tx.session)
+    tx.db.audit.insert_one(entry(tx.service, "change", records, regions), session=tx.session)
 
 
 def saw_personal_data(db, service, kind, ids_and_regions, who=None):
@@ -91,7 +96,7 @@ def saw_personal_data(db, service, kind, ids_and_regions, who=None):
     records = [{"type": kind, "id": record_id} for record_id, _ in ids_and_regions]
     regions = sorted({code for _, region in ids_and_regions for code in regions_of({"region": region})},
                      key=lambda c: (len(c), c))
-    db.audit.insert_one(_entry(service, "personal_data_read", records, regions, who))
+    db.audit.insert_one(entry(service, "personal_data_read", records, regions, who))
 
 
 class AuditQuerySchema(PageQuerySchema):
@@ -100,7 +105,7 @@ class AuditQuerySchema(PageQuerySchema):
         "description": "A record's id: a station, a volunteer number (a person), a fund ..."})
     actor = fields.String(validate=validate.Length(min=1, max=200), metadata={
         "description": "Who acted (the token's sub)."})
-    kind = fields.String(validate=validate.OneOf(("change", "personal_data_read")))
+    kind = fields.String(validate=validate.OneOf(KINDS))
     since = fields.DateTime(metadata={"description": "From this instant (RFC 3339)."})
     until = fields.DateTime(metadata={"description": "Before this instant (RFC 3339)."})
 
@@ -136,7 +141,11 @@ class AuditEntrySchema(Schema):
     at = fields.DateTime(required=True)
     service = fields.String(required=True)
     action = fields.String(allow_none=True, metadata={"description": "The RPC method."})
-    kind = fields.String(required=True, validate=validate.OneOf(("change", "personal_data_read")))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    outcome = fields.String(metadata={"description": "Sign-ins: success, failure, locked ..."})
+    reason = fields.String(allow_none=True)
+    login = fields.String(allow_none=True, metadata={"description": "Sign-ins: the login tried "
+                                                                    "(masked when unknown)."})
     actor = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True))
     address = fields.String(allow_none=True)
     request_id = fields.String(allow_none=True)
