@@ -13,6 +13,7 @@ counter is new; the command runner (services.common.outbox.OutboxHandle.run)
 creates it outside the transaction and runs the command again.
 """
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 
 class MissingCounter(Exception):
@@ -22,7 +23,10 @@ class MissingCounter(Exception):
 
 
 def ensure_counter(db, name):
-    db.counters.update_one({"_id": name}, {"$setOnInsert": {"seq": 0}}, upsert=True)
+    try:
+        db.counters.update_one({"_id": name}, {"$setOnInsert": {"seq": 0}}, upsert=True)
+    except DuplicateKeyError:
+        pass  # two racing upserts (a real MongoDB may answer so): the counter exists
 
 
 def next_number(tx, name):

@@ -24,7 +24,7 @@ PERSONAL_FIELDS = {
     "registry": [("stations", "staff.name"), ("stations", "staff.phone")],
     "volunteer": [("volunteers", "name"), ("volunteers", "phone"), ("certificates", "name")],
     "charity": [("donations", "donor.name"), ("donations", "donor.phone"),
-                ("donations", "donor.id_number"), ("receipts", "donor_name")],
+                ("donations", "donor.id_number"), ("receipts", "donor.name")],
     "supervision": [("supervisors", "name"), ("supervisors", "phone")],
     "accounts": [("accounts", "display_name"), ("accounts", "phone")],
 }
