@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: up down test unit integration k8s-check bench rabbitmq clean
+.PHONY: up down test unit integration k8s-check bench rabbitmq browser clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,19 @@ rabbitmq:
 	  for i in $$(seq 60); do rabbitmq-diagnostics -q ping >/dev/null 2>&1 && break; sleep 1; done; \
 	  rabbitmq-diagnostics -q ping >/dev/null 2>&1 || { echo "RabbitMQ did not start" >&2; exit 1; }; }
 
+# The page tests drive Debian's chromium (Playwright with executable_path: its own
+# browser downloads cannot be fetched here) with fonts for Chinese.
+browser:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto.*cjk" || { \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk; }
+
 up: $(BIN)/.installed rabbitmq
 	$(BIN)/wushe up
 
 down:
 	@[ -x $(BIN)/wushe ] && $(BIN)/wushe down || true
 
-test: $(BIN)/.installed rabbitmq
+test: $(BIN)/.installed rabbitmq browser
 	$(BIN)/python -m pytest
 	$(MAKE) k8s-check
 
