@@ -1,19 +1,27 @@
 """Registry routes: stations, their status, 六有 checklist, staff and rooms; divisions,
-coverage and staffing gaps.
+coverage and staffing gaps; the station sheets (import, template, exports).
 
 Each route is: an auth requirement + schema validation (`@endpoint`) + one RPC
 call (`call`, which adds `caller=`) + the answer. Copy this file for a new service.
+Exports render the rows the service answers as CSV or XLSX (gateway/exports.py);
+the import sends the files to the service, which reads them.
 """
-from flask import Blueprint, url_for
+import base64
 
+from flask import Blueprint, request, url_for
+
+from gateway import exports
 from gateway.api import check_path, endpoint, list_of, page_of
 from gateway.auth import ALL_ROLES, OFFICERS, STATION_WORKERS
+from gateway.errors import BadRequest
 from gateway.rpc import call
 from services.registry.schemas import (
-    DIVISION_CODE, ChecklistSchema, ChecklistUpdateSchema, CoverageQuerySchema, CoverageSchema,
-    DivisionQuerySchema, DivisionSchema, RegionQuerySchema, RoomCreateSchema, RoomSchema,
-    StaffCreateSchema, StaffingGapSchema, StaffingSchema, StaffSchema, StaffUpdateSchema,
-    StationCreateSchema, StationQuerySchema, StationSchema, StationUpdateSchema,
+    DIVISION_CODE, MAX_SHEET_FILES, ChecklistSchema, ChecklistUpdateSchema,
+    CoverageExportQuerySchema, CoverageQuerySchema, CoverageSchema, DivisionQuerySchema,
+    DivisionSchema, RegionExportQuerySchema, RegionQuerySchema, RoomCreateSchema, RoomSchema,
+    SheetTemplateQuerySchema, StaffCreateSchema, StaffingGapSchema, StaffingSchema, StaffSchema,
+    StaffUpdateSchema, StationCreateSchema, StationExportQuerySchema, StationImportQuerySchema,
+    StationImportReportSchema, StationQuerySchema, StationSchema, StationUpdateSchema,
     TransitionSchema,
 )
 
@@ -73,7 +81,8 @@ def transition_station(station_id, body):
 @endpoint(roles=ALL_ROLES, response=ChecklistSchema, errors=(404,),
           summary="A station's 六有 checklist")
 def get_checklist(station_id):
-    return call(SERVICE, "get_station", station_id).get("checklist", {})
+    # Without staff: this answer shows no one's personal data, so none is audited.
+    return call(SERVICE, "get_station", station_id, with_staff=False).get("checklist", {})
 
 
 @bp.patch("/stations/<station_id>/checklist")
@@ -123,7 +132,7 @@ def remove_staff(station_id, staff_id):
 @endpoint(roles=ALL_ROLES, response=list_of(RoomSchema), errors=(404,),
           summary="A station's rooms and village micro-sites")
 def list_rooms(station_id):
-    return call(SERVICE, "get_station", station_id).get("rooms", [])
+    return call(SERVICE, "get_station", station_id, with_staff=False).get("rooms", [])
 
 
 @bp.post("/stations/<station_id>/rooms")
@@ -171,3 +180,123 @@ def coverage(query):
           errors=(404,), summary="Stations in a region short of the 1+1+X staffing rule")
 def staffing_gaps(query):
     return call(SERVICE, "staffing_gaps", query)
+
+
+# ---- station sheets: import, template, exports (docs/station-sheets.md) ----
+
+SHEET_BODY = {
+    "text/csv": {"type": "string"},
+    exports.XLSX_TYPE: {"type": "string", "format": "binary"},
+    "multipart/form-data": {"type": "object", "properties": {"file": {
+        "type": "array", "items": {"type": "string", "format": "binary"},
+        "description": "One or more files (any field names): workbooks or CSV files."}}},
+}
+FILE_DOWNLOAD = {"text/csv": {"type": "string"},
+                 exports.XLSX_TYPE: {"type": "string", "format": "binary"}}
+EXPORT = ("`format=csv` (UTF-8 with BOM, opens in Excel) or `format=xlsx`; answered as a file "
+          "download (Content-Disposition). At most 20,000 stations: narrow the region.")
+SHEET_EXPORT = (EXPORT + " The headings are those the import accepts (docs/station-sheets.md), "
+                "so the file imports back with every row `unchanged`.")
+
+
+def _uploads():
+    """The request's files for the service: multipart files in order, or the raw body."""
+    if request.mimetype == "multipart/form-data":
+        files = [f for _, f in request.files.items(multi=True)]
+        if not files:
+            raise BadRequest("send the sheets as multipart files", fields={"file": ["missing"]})
+        if len(files) > MAX_SHEET_FILES:
+            raise BadRequest(f"at most {MAX_SHEET_FILES} files", fields={"file": ["too many files"]})
+        return [{"content": base64.b64encode(f.read()).decode("ascii"), "content_type": f.mimetype,
+                 "filename": f.filename} for f in files]
+    content = request.get_data(cache=False)
+    if not content:
+        raise BadRequest("send the sheet as the request body (text/csv or .xlsx) or as "
+                         "multipart files", fields={"file": ["missing"]})
+    return [{"content": base64.b64encode(content).decode("ascii"),
+             "content_type": request.mimetype, "filename": None}]
+
+
+@bp.post("/stations/import")
+@endpoint(roles=OFFICERS, query=StationImportQuerySchema, response=StationImportReportSchema,
+          errors=(413,), body_content=SHEET_BODY, tags=("station sheets",),
+          summary="Import stations, staff and rooms from a province's sheets (dry run first)",
+          description="CSV files or Excel workbooks, each sheet recognised by its Chinese "
+                      "headings (docs/station-sheets.md): stations (one row a station, with its "
+                      "township by code or by name within its county, and the dates of its "
+                      "history), staff and rooms keyed by the station. `dry_run=true` (the "
+                      "default) answers the report of every row (new, changed, unchanged, or "
+                      "refused with each reason) and writes nothing; `dry_run=false` writes the "
+                      "accepted rows, each station with its whole dated history and its events. "
+                      "The same sheet again changes nothing; a corrected sheet changes only what "
+                      "it changes; a row that would move a history backwards is refused. "
+                      "One request holds at most 1 MiB (a city's sheets); a whole province goes "
+                      "through `wushe import-stations`.")
+def import_stations(query):
+    return call(SERVICE, "import_stations", {"files": _uploads(), "dry_run": query["dry_run"]})
+
+
+@bp.get("/stations/import/template")
+@endpoint(roles=ALL_ROLES, query=SheetTemplateQuerySchema, response_content=FILE_DOWNLOAD,
+          tags=("station sheets",), summary="An empty station, staff or room sheet to fill in",
+          description="`sheet=station|staff|room`, `format=xlsx|csv`: the headings the import "
+                      "reads and the exports write.")
+def station_sheet_template(query):
+    result = call(SERVICE, "station_sheet_template", query)
+    return exports.download(result, query["format"], f"station-sheet-{query['sheet']}")
+
+
+def _export(method, query, basename):
+    result = call(SERVICE, method, query)
+    return exports.download(result, query.get("format", "csv"), basename)
+
+
+@bp.get("/stations/export")
+@endpoint(roles=ALL_ROLES, query=StationExportQuerySchema, response_content=FILE_DOWNLOAD,
+          tags=("station sheets",), summary="Export stations with their status and dated history",
+          description=SHEET_EXPORT)
+def export_stations(query):
+    return _export("export_stations", query, "stations")
+
+
+@bp.get("/stations/staff/export")
+@endpoint(roles=ALL_ROLES, query=StationExportQuerySchema, response_content=FILE_DOWNLOAD,
+          tags=("station sheets",), summary="Export the stations' staff",
+          description=SHEET_EXPORT + " Names and phones are masked unless the caller's role "
+                                     "needs them; an unmasked export is in the audit trail.")
+def export_staff(query):
+    return _export("export_staff", query, "station-staff")
+
+
+@bp.get("/stations/rooms/export")
+@endpoint(roles=ALL_ROLES, query=StationExportQuerySchema, response_content=FILE_DOWNLOAD,
+          tags=("station sheets",), summary="Export the stations' rooms and micro-sites",
+          description=SHEET_EXPORT)
+def export_rooms(query):
+    return _export("export_rooms", query, "station-rooms")
+
+
+@bp.get("/stations/checklists/export")
+@endpoint(roles=ALL_ROLES, query=StationExportQuerySchema, response_content=FILE_DOWNLOAD,
+          tags=("station sheets",), summary="Export the stations' 六有 checklist state",
+          description=EXPORT)
+def export_checklists(query):
+    return _export("export_checklists", query, "station-checklists")
+
+
+@bp.get("/staffing-gaps/export")
+@endpoint(roles=ALL_ROLES, query=RegionExportQuerySchema, response_content=FILE_DOWNLOAD,
+          errors=(404,), tags=("station sheets",),
+          summary="Export the stations short of 1+1+X, with what each lacks", description=EXPORT)
+def export_staffing_gaps(query):
+    return _export("export_staffing_gaps", query, "staffing-gaps")
+
+
+@bp.get("/coverage/export")
+@endpoint(roles=ALL_ROLES, query=CoverageExportQuerySchema, response_content=FILE_DOWNLOAD,
+          errors=(404,), tags=("station sheets",),
+          summary="Export a region's coverage and its children's, as of a date",
+          description="The region's figures (first row) and each child's, as `GET /coverage` "
+                      "answers them. " + EXPORT)
+def export_coverage(query):
+    return _export("export_coverage", query, "coverage")

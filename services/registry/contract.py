@@ -126,6 +126,16 @@ CONTRACT = Contract("registry", [
               summary="A community room (社工室) or micro-site added."),
     EventSpec("station.room_removed", StationRoomChanged, subject=STATION,
               summary="A community room or micro-site removed."),
+    EventSpec("station.imported", StationSnapshot, subject=STATION,
+              summary="A station registered from a province's sheet, with its whole dated "
+                      "history, staff and rooms (instead of created + each transition).",
+              description="`status_history` holds every step the sheet dates, so coverage as "
+                          "of any past date counts it at once. A later sheet that changes the "
+                          "station publishes the usual events (updated, a transition per new "
+                          "step, staffing_changed, room_added / room_updated / room_removed)."),
+    EventSpec("station.room_updated", StationRoomChanged, subject=STATION,
+              summary="A community room's or micro-site's name, address or opening date "
+                      "changed (by a corrected sheet)."),
     EventSpec("divisions.imported", DivisionsImported, subject="`divisions`",
               summary="A division import changed the hierarchy."),
 ])

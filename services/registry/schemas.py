@@ -241,3 +241,92 @@ class StaffingGapSchema(Schema):
     status = fields.String()
     population_served = fields.Integer()
     staffing = fields.Nested(StaffingSchema)
+
+
+# ---- station sheets: import, template and exports (docs/station-sheets.md) ----
+
+MAX_SHEET_FILES = 40
+SHEET_KINDS = ("station", "staff", "room")
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+class ExportFormatSchema(Schema):
+    format = fields.String(load_default="csv", validate=validate.OneOf(EXPORT_FORMATS), metadata={
+        "description": "`csv` (UTF-8 with BOM, opens in Excel) or `xlsx`."})
+
+
+class StationExportQuerySchema(ExportFormatSchema):
+    region = fields.String(load_default=None, allow_none=True, validate=AREA_CODE)
+    status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(STATUSES))
+
+
+class RegionExportQuerySchema(ExportFormatSchema):
+    region = fields.String(required=True, validate=REGION_CODE)
+
+
+class CoverageExportQuerySchema(CoverageQuerySchema, ExportFormatSchema):
+    pass
+
+
+class SheetTemplateQuerySchema(Schema):
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(EXPORT_FORMATS))
+    sheet = fields.String(load_default="station", validate=validate.OneOf(SHEET_KINDS), metadata={
+        "description": "Which sheet: stations (站点), staff (人员) or rooms (社工室)."})
+
+
+class SheetUploadSchema(Schema):
+    content = fields.String(required=True, metadata={"description": "The file, base64."})
+    content_type = fields.String(load_default=None, allow_none=True)
+    filename = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
+
+
+class StationImportQuerySchema(Schema):
+    dry_run = fields.Boolean(load_default=True, metadata={
+        "description": "true (the default): judge every row and write nothing; false: write "
+                       "the accepted rows."})
+
+
+class StationImportSchema(StationImportQuerySchema):
+    """What the gateway and `wushe import-stations` send: the files and the mode."""
+    files = fields.List(fields.Nested(SheetUploadSchema), required=True,
+                        validate=validate.Length(min=1, max=MAX_SHEET_FILES))
+
+
+class ImportReasonSchema(Schema):
+    field = fields.String(metadata={"description": "The column's key (division_code, opened_on...)."})
+    column = fields.String(metadata={"description": "The column's heading as the sheet has it."})
+    message = fields.String()
+
+
+class StationImportRowSchema(Schema):
+    sheet = fields.String(metadata={"description": "The file, and for a workbook `file / sheet`."})
+    row = fields.Integer(metadata={"description": "The row's number in its sheet."})
+    kind = fields.String(validate=validate.OneOf(SHEET_KINDS))
+    status = fields.String(validate=validate.OneOf(("new", "changed", "unchanged", "refused")))
+    station_id = fields.String(allow_none=True, metadata={
+        "description": "The station the row is (or, in a dry run, would be) about."})
+    reasons = fields.List(fields.Nested(ImportReasonSchema), metadata={
+        "description": "Every reason a refused row is refused."})
+    changes = fields.List(fields.String(), metadata={"description": "What a changed row changes."})
+    notes = fields.List(fields.String(), metadata={
+        "description": "What the import inferred (a blank 规划日期 taken as the first date...)."})
+
+
+class StationImportReportSchema(Schema):
+    dry_run = fields.Boolean()
+    rows_read = fields.Integer()
+    accepted = fields.Integer(metadata={"description": "new + changed + unchanged"})
+    refused = fields.Integer()
+    new = fields.Integer()
+    changed = fields.Integer()
+    unchanged = fields.Integer()
+    by_kind = fields.Dict(keys=fields.String(), values=fields.Dict(
+        keys=fields.String(), values=fields.Integer()))
+    sheets = fields.List(fields.Dict(), metadata={"description": "[{sheet, kind, rows}] read."})
+    ignored_sheets = fields.List(fields.Dict(), metadata={
+        "description": "[{sheet, reason}]: a workbook's sheets that are none of the three."})
+    removed = fields.List(fields.Dict(), metadata={
+        "description": "[{station_id, kind, id, role|name}]: staff and rooms the registry has "
+                       "and the station's rows no longer list (removed by the real run)."})
+    events = fields.Integer(metadata={"description": "Events the real run published."})
+    rows = fields.List(fields.Nested(StationImportRowSchema))

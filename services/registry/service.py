@@ -1,10 +1,13 @@
 """The registry service: nameko entrypoints only; the work is in stations,
-divisions, division_import and coverage."""
+divisions, division_import, coverage, station_import and station_exports. An
+import is the one request of several commands: a batch of stations each
+(station_import.py)."""
 from services.common import access
 from services.common.errors import Forbidden
 from services.common.inbox import inbox_handler
 from services.common.service import WusheService, rpc
-from services.registry import coverage, division_import, divisions, schemas, stations
+from services.registry import (coverage, division_import, divisions, schemas, station_exports,
+                               station_import, stations)
 from services.registry.subscriptions import SUBSCRIPTIONS
 
 
@@ -57,8 +60,9 @@ class RegistryService(WusheService):
         return self.command(lambda tx: stations.create(tx, data, caller))
 
     @rpc
-    def get_station(self, station_id, caller):
-        return stations.get(self.db, station_id, caller)
+    def get_station(self, station_id, caller, with_staff=True):
+        """with_staff=False: the station without its staff (a checklist's or rooms' answer)."""
+        return stations.get(self.db, station_id, caller, with_staff=with_staff is not False)
 
     @rpc
     def list_stations(self, query, caller):
@@ -102,6 +106,55 @@ class RegistryService(WusheService):
     @rpc
     def remove_room(self, station_id, room_id, caller):
         self.command(lambda tx: stations.remove_room(tx, station_id, room_id, caller))
+
+    # -- station sheets: import and exports ----------------------------------
+
+    @rpc
+    def import_stations(self, request, caller):
+        """request: {"files": [{"content": base64, "content_type", "filename"}], "dry_run"}."""
+        request = access.load(schemas.StationImportSchema, request)
+        sheets = station_import.read(self.db, request["files"], caller)
+        if request["dry_run"]:
+            return sheets.dry_run(self.db)
+        for batch in sheets.batches():    # a transaction per batch of stations
+            self.command(batch)
+        return sheets.report()
+
+    @rpc
+    def station_sheet_template(self, query, caller):
+        access.caller_region(caller)
+        query = access.load(schemas.SheetTemplateQuerySchema, query)
+        return station_exports.template(query["sheet"])
+
+    @rpc
+    def export_stations(self, query, caller):
+        query = access.load(schemas.StationExportQuerySchema, query)
+        return station_exports.export_stations(self.db, query, caller)
+
+    @rpc
+    def export_staff(self, query, caller):
+        query = access.load(schemas.StationExportQuerySchema, query)
+        return station_exports.export_staff(self.db, query, caller)
+
+    @rpc
+    def export_rooms(self, query, caller):
+        query = access.load(schemas.StationExportQuerySchema, query)
+        return station_exports.export_rooms(self.db, query, caller)
+
+    @rpc
+    def export_checklists(self, query, caller):
+        query = access.load(schemas.StationExportQuerySchema, query)
+        return station_exports.export_checklists(self.db, query, caller)
+
+    @rpc
+    def export_staffing_gaps(self, query, caller):
+        query = access.load(schemas.RegionExportQuerySchema, query)
+        return station_exports.export_staffing_gaps(self.db, query, caller)
+
+    @rpc
+    def export_coverage(self, query, caller):
+        query = access.load(schemas.CoverageExportQuerySchema, query)
+        return station_exports.export_coverage(self.db, query, caller)
 
     # -- read models ------------------------------------------------------
 

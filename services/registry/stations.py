@@ -7,14 +7,19 @@ order and ignore stale or repeated ones.
 
 Commands take the command's transaction `tx` and emit their event there;
 queries take `db`. Both take the caller and check its region here.
+
+Staff names and phones are shown unmasked to officers and station staff
+(access.sees_personal_data); every answer that does so writes its entry in the
+audit trail first (`audit_shown`, services/common/audit.py), naming each staff
+member shown with the station's township. Masked answers write none.
 """
 import uuid
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.common import access, queries
+from services.common import access, audit, queries
 from services.common.clock import china_today, now_ms
-from services.common.errors import Conflict, InvalidInput, NotFound
+from services.common.errors import Conflict, InvalidInput, NotFound, write_conflict
 from services.common.jsonable import jsonable
 from services.registry import divisions, rules
 from services.registry.schemas import CHECKLIST_ITEMS
@@ -32,17 +37,30 @@ def ensure_indexes(db):
 # Views
 
 
-def view(station, caller):
-    """The station as the API shows it to this caller."""
-    show_personal = access.sees_personal_data(caller)
-    out = {k: v for k, v in station.items() if k != "_id"}
+def staff_view(member, caller):
+    """A staff member as this caller may see them: masked unless their role needs it."""
+    if access.sees_personal_data(caller):
+        return member
+    return {**member, "name": access.mask_name(member["name"]),
+            "phone": access.mask_phone(member.get("phone"))}
+
+
+def view(station, caller, with_staff=True):
+    """The station as the API shows it to this caller (without `staff` if not asked)."""
+    out = {k: v for k, v in station.items() if k not in ("_id", "staff")}
     out["id"] = station["_id"]
     out["allowed_transitions"] = list(rules.TRANSITIONS[station["status"]])
-    out["staff"] = [member if show_personal else
-                    {**member, "name": access.mask_name(member["name"]),
-                     "phone": access.mask_phone(member.get("phone"))}
-                    for member in station.get("staff", [])]
+    if with_staff:
+        out["staff"] = [staff_view(member, caller) for member in station.get("staff", [])]
     return jsonable(out)
+
+
+def audit_shown(db, caller, found):
+    """Before an answer shows the staff of these stations unmasked: who saw whom."""
+    if access.sees_personal_data(caller):
+        audit.saw_personal_data(db, "registry", "station_staff",
+                                [(member["id"], station["division_code"])
+                                 for station in found for member in station.get("staff", [])])
 
 
 def snapshot(station):
@@ -71,7 +89,7 @@ def snapshot(station):
     })
 
 
-def _room_ref(room):
+def room_ref(room):
     return {k: room[k] for k in ("id", "kind", "name", "village_code")}
 
 
@@ -90,23 +108,48 @@ def _load(db, station_id, caller, session=None):
                                   field="station_id", session=session)
 
 
-def get(db, station_id, caller):
-    return view(_load(db, station_id, caller), caller)
+def get(db, station_id, caller, with_staff=True):
+    """One station; `with_staff=False` leaves its staff out (a checklist or rooms answer)."""
+    station = _load(db, station_id, caller)
+    if with_staff:
+        audit_shown(db, caller, [station])
+    return view(station, caller, with_staff)
+
+
+def selector(query, caller):
+    """The stations a list or an export asks for: in the region, of the status."""
+    found = queries.scoped(caller, query.get("region"))
+    if query.get("status"):
+        found["status"] = query["status"]
+    return found
 
 
 def list_page(db, query, caller):
-    selector = queries.scoped(caller, query.get("region"))
-    if query.get("status"):
-        selector["status"] = query["status"]
-    return queries.page(db.stations, selector, query,
-                        lambda found: [view(s, caller) for s in found])
+    def views(found):
+        audit_shown(db, caller, found)
+        return [view(s, caller) for s in found]
+
+    return queries.page(db.stations, selector(query, caller), query, views)
+
+
+def export_rows(db, selector_, sort=(("_id", 1),)):
+    """Every station an export covers (refused beyond queries.EXPORT_LIMIT)."""
+    return queries.export_rows(db.stations, selector_, sort)
+
+
+def in_county(db, county, session=None):
+    """Every station of a county, any status: what an import matches its rows against."""
+    return list(db.stations.find({"county": county}, session=session).sort("_id", 1))
+
+
+def gaps_selector(query, caller):
+    """Live stations (built, operating, suspended) short of the 1+1+X rule, in the region."""
+    return {**queries.scoped(caller, query.get("region")),
+            "status": {"$in": list(rules.COVERING)}, "staffing.meets_rule": False}
 
 
 def staffing_gaps(db, query, caller):
-    """Live stations (built, operating, suspended) short of the 1+1+X rule."""
-    selector = {**queries.scoped(caller, query.get("region")),
-                "status": {"$in": list(rules.COVERING)}, "staffing.meets_rule": False}
-    return queries.page(db.stations, selector, query,
+    return queries.page(db.stations, gaps_selector(query, caller), query,
                         lambda found: [_staffing_gap(s) for s in found])
 
 
@@ -147,9 +190,24 @@ def create(tx, data, caller):
     # without reading the registry's divisions.
     names = {d["level"]: d["name"] for d in divisions.division_path(tx.db, unit["code"])}
     now = now_ms()
+    station = new_document(f"{unit['code']}-{len(existing) + 1:02d}", unit, names, data,
+                           [{"status": "planned", "on": planned_on.isoformat(), "recorded_at": now,
+                             "by": access.actor(caller), "note": None}], caller, now)
+    try:
+        tx.db.stations.insert_one(station, session=tx.session)
+    except DuplicateKeyError:
+        raise Conflict("another station was registered for this unit at the same moment; retry")
+    tx.emit("station.created", station["_id"], snapshot(station))
+    return view(station, caller)
+
+
+def new_document(station_id, unit, names, data, history, caller, now, staff=(), rooms=()):
+    """A new station's document: `unit` the township (divisions.public), `names`
+    {level: name} of its regions, `history` its dated steps, planned first."""
     population = data.get("population_served") or 0
-    station = {
-        "_id": f"{unit['code']}-{len(existing) + 1:02d}",
+    opened = next((h["on"] for h in history if h["status"] == "operating"), None)
+    return {
+        "_id": station_id,
         "division_code": unit["code"],
         "division_name": unit["name"],
         "division_kind": unit.get("kind"),
@@ -162,26 +220,41 @@ def create(tx, data, caller):
         "population_served": population,
         "operator": jsonable(data.get("operator")),
         "second_station_reason": data.get("second_station_reason"),
-        "status": "planned",
-        "opened_on": None,
-        "history": [{"status": "planned", "on": planned_on.isoformat(), "recorded_at": now,
-                     "by": access.actor(caller), "note": None}],
+        "status": history[-1]["status"],
+        "opened_on": opened,
+        "history": list(history),
         "checklist": {item: {"state": "missing", "note": None, "attested_on": None}
                       for item in CHECKLIST_ITEMS},
-        "staff": [],
-        "staffing": rules.staffing([], population),
-        "rooms": [],
+        "staff": list(staff),
+        "staffing": rules.staffing(list(staff), population),
+        "rooms": list(rooms),
         "version": 1,
         "created_at": now,
         "updated_at": now,
         "created_by": access.actor(caller),
     }
+
+
+def insert_new(tx, docs):
+    """Store new stations (an import's batch); an id taken meanwhile runs the batch again."""
+    if not docs:
+        return
     try:
-        tx.db.stations.insert_one(station, session=tx.session)
-    except DuplicateKeyError:
-        raise Conflict("another station was registered for this unit at the same moment; retry")
-    tx.emit("station.created", station["_id"], snapshot(station))
-    return view(station, caller)
+        tx.db.stations.insert_many(docs, ordered=True, session=tx.session)
+    except (DuplicateKeyError, BulkWriteError) as exc:
+        errors = getattr(exc, "details", {}).get("writeErrors", [{"code": 11000}])
+        if any(e.get("code") != 11000 for e in errors):
+            raise
+        raise write_conflict("a station id was taken meanwhile") from None
+
+
+def replace_changed(tx, station, previous_version):
+    """Store a changed station over the version it was read at; changed meanwhile:
+    the command runs again (errors.write_conflict)."""
+    result = tx.db.stations.replace_one({"_id": station["_id"], "version": previous_version},
+                                        station, session=tx.session)
+    if result.matched_count != 1:
+        raise write_conflict(f"station {station['_id']} was changed meanwhile")
 
 
 def update(tx, station_id, data, caller):
@@ -282,7 +355,7 @@ def add_room(tx, station_id, data, caller):
     room = {"id": uuid.uuid4().hex[:12], **jsonable(data)}
     station["rooms"].append(room)
     _save(tx, station, caller)
-    tx.emit("station.room_added", station_id, {**snapshot(station), "room": _room_ref(room)})
+    tx.emit("station.room_added", station_id, {**snapshot(station), "room": room_ref(room)})
     return jsonable(room)
 
 
@@ -293,4 +366,4 @@ def remove_room(tx, station_id, room_id, caller):
         raise NotFound(f"no room {room_id} at station {station_id}", fields={"room_id": ["not found"]})
     station["rooms"] = [r for r in station["rooms"] if r["id"] != room_id]
     _save(tx, station, caller)
-    tx.emit("station.room_removed", station_id, {**snapshot(station), "room": _room_ref(room)})
+    tx.emit("station.room_removed", station_id, {**snapshot(station), "room": room_ref(room)})
