@@ -1,7 +1,6 @@
 """Division storage and queries against the real Mongo-wire server, with the
 shipped Anhui (34) codes."""
 import random
-import time
 import uuid
 
 import pymongo
@@ -50,11 +49,9 @@ def anhui(mongo_client, anhui_rows):
     name = f"t_div_{uuid.uuid4().hex[:10]}"
     db = mongo_client[name]
     d.ensure_indexes(db)
-    started = time.monotonic()
     first = _import(db, anhui_rows)
     regions = d.recount_units(db)
-    seconds = time.monotonic() - started
-    yield {"db": db, "first": first, "regions": regions, "seconds": seconds}
+    yield {"db": db, "first": first, "regions": regions}
     mongo_client.drop_database(name)
 
 
@@ -66,7 +63,7 @@ def test_first_import_stores_every_row(anhui):
     levels = {g["_id"]: g["n"] for g in db.divisions.aggregate(
         [{"$group": {"_id": "$level", "n": {"$sum": 1}}}])}
     assert levels == {"province": 1, "city": 16, "county": 119, "township": 1685, "village": 18334}
-    assert anhui["seconds"] < 30
+    # How long it takes is measured in bench/run.py, not asserted here.
 
 
 def test_township_kinds_stored(anhui):
@@ -108,15 +105,12 @@ def test_reimport_changes_nothing_and_writes_nothing(anhui, mongo_uri, anhui_row
     try:
         db = client[anhui["db"].name]
         before = list(db.divisions.find({"_id": {"$in": ["34", "3407", "340705402"]}}))
-        started = time.monotonic()
         again = _import(db, anhui_rows)
         assert again == {"inserted": 0, "updated": 0, "unchanged": 20155}
         assert d.recount_units(db) == 0
-        seconds = time.monotonic() - started
         writes = [n for n in log.names if n in ("insert", "update", "delete", "findAndModify")]
         assert writes == []
         assert list(db.divisions.find({"_id": {"$in": ["34", "3407", "340705402"]}})) == before
-        assert seconds < anhui["seconds"]
     finally:
         client.close()
 
