@@ -1,0 +1,66 @@
+"""What the supervision service consumes, through its inbox `supervision.inbox`.
+
+  registry station events (the station snapshot)   stations_view, internal supervisors,
+                                                   the scorecard's station levels
+  volunteer hours.approved, hours.corrected        volunteer hours and active volunteers
+  charity donation.received, disbursement.paid     money raised and spent (when the charity
+                                                   service's contract exists)
+  its own sessions, inspections, rectification     the scorecard
+  and report events
+"""
+import importlib
+import logging
+
+from services.common.contract import Subscriptions
+from services.registry import contract as registry
+from services.supervision import contract, scorecard_feed, stations_view, supervisors
+from services.volunteer import contract as volunteer
+
+log = logging.getLogger(__name__)
+
+
+def on_station_event(db, session, event):
+    changed = stations_view.apply_station_event(db, session, event)
+    if changed is None:
+        return   # stale or repeated: a newer snapshot is already kept
+    before, after = changed
+    supervisors.sync_internal(db, session, after)
+    scorecard_feed.on_station_change(db, session, before, after)
+
+
+def charity_contract():
+    """The charity service's contract, or None while that service is not built yet."""
+    try:
+        module = importlib.import_module("services.charity.contract")
+    except ModuleNotFoundError as missing:
+        if missing.name in ("services.charity", "services.charity.contract"):
+            return None
+        raise
+    names = ("DONATION_RECEIVED", "DISBURSEMENT_PAID")
+    if not all(hasattr(module, name) for name in names):
+        log.warning("services/charity/contract.py does not declare %s yet: money figures stay 0",
+                    " and ".join(names))
+        return None
+    return module
+
+
+SUBSCRIPTIONS = (
+    Subscriptions("supervision")
+    .on(registry.STATION_EVENTS, on_station_event)
+    .on(volunteer.HOURS_APPROVED, scorecard_feed.apply_hours_approved(volunteer.HOURS_APPROVED))
+    .on(volunteer.HOURS_CORRECTED, scorecard_feed.apply_hours_corrected(volunteer.HOURS_CORRECTED))
+    .on(contract.SESSION_RECORDED, scorecard_feed.apply_session)
+    .on(contract.INSPECTION_COMPLETED, scorecard_feed.apply_inspection)
+    .on(contract.RECTIFICATION_OPENED, scorecard_feed.apply_rectification_opened)
+    .on(contract.RECTIFICATION_CLOSED, scorecard_feed.apply_rectification_closed)
+    .on(contract.RECTIFICATION_OVERDUE, scorecard_feed.apply_rectification_overdue)
+    .on(contract.REPORT_SUBMITTED, scorecard_feed.apply_report_submitted)
+    .on(contract.REPORT_OVERDUE, scorecard_feed.apply_report_overdue)
+    .on(contract.REPORT_RETURNED, scorecard_feed.apply_report_returned))
+
+_charity = charity_contract()
+if _charity is not None:
+    SUBSCRIPTIONS.on(_charity.DONATION_RECEIVED,
+                     scorecard_feed.apply_money(_charity.DONATION_RECEIVED, "raised_fen", "received_on"))
+    SUBSCRIPTIONS.on(_charity.DISBURSEMENT_PAID,
+                     scorecard_feed.apply_money(_charity.DISBURSEMENT_PAID, "spent_fen", "paid_on"))
