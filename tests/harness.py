@@ -151,7 +151,7 @@ class Platform:
         proc.wait_ready()
         return proc
 
-    def rpc(self, timeout=30):
+    def rpc(self, timeout=120):  # a division import chunk on a busy Mongo-wire server is slow
         return ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=timeout)
 
     def connection(self):
