@@ -13,10 +13,9 @@ TransientTransactionError that the inbox transaction retries.
 
 A station's fund may be opened only at a station known here and not closed.
 """
-from pymongo.errors import DuplicateKeyError
 
-from services.common import access, clock
-from services.common.errors import Conflict, NotFound, write_conflict
+from services.common import access, clock, read_models
+from services.common.errors import Conflict, NotFound
 from services.common.jsonable import jsonable
 from services.registry import contract as registry
 
@@ -33,20 +32,7 @@ def apply_station_event(db, session, event):
     data = SPEC.read(event)
     doc = {"_id": data["station_id"], "version": data["version"], "seen_at": clock.now_ms(),
            "operator_name": data.get("operator_name"), **{k: data[k] for k in FIELDS}}
-    current = db.stations.find_one({"_id": doc["_id"]}, {"version": 1}, session=session)
-    if current is None:
-        try:
-            db.stations.insert_one(doc, session=session)
-        except DuplicateKeyError:
-            raise write_conflict(f"station {doc['_id']} was stored meanwhile")
-        return True
-    if current["version"] >= doc["version"]:
-        return False
-    result = db.stations.replace_one({"_id": doc["_id"], "version": current["version"]}, doc,
-                                     session=session)
-    if result.matched_count != 1:
-        raise write_conflict(f"station {doc['_id']} changed meanwhile")
-    return True
+    return read_models.store_if_newer(db.stations, doc, session)
 
 
 def find(db, station_id, session=None):

@@ -22,6 +22,12 @@ def caller_region(caller):
     return caller.get("region") or ""
 
 
+def ensure_system(caller, what="do this"):
+    """Forbidden unless the caller is the system caller (the `wushe` command's)."""
+    if caller_region(caller) != "" or caller.get("role") != "system":
+        raise Forbidden(f"only the system caller may {what}")
+
+
 def within(caller, code):
     return (code or "").startswith(caller_region(caller))
 

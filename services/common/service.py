@@ -200,12 +200,9 @@ class WusheService:
     def clear_read_models(self, caller):
         """Empty the read models this service keeps from events, and forget which events
         it handled, so that replaying them rebuilds the models (`wushe rebuild`)."""
-        from services.common import catalog
-        from services.common.access import caller_region
-        from services.common.errors import Forbidden
+        from services.common import access, catalog
 
-        if caller_region(caller) != "" or caller.get("role") != "system":
-            raise Forbidden("only the system caller (wushe rebuild) rebuilds read models")
+        access.ensure_system(caller, "rebuild read models (wushe rebuild)")
         subs = catalog.subscriptions(self.name)
         if subs is None:
             return {"queue": None, "publishers": {}, "cleared": {}}

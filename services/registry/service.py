@@ -3,7 +3,6 @@ divisions, division_import, coverage, station_import and station_exports. An
 import is the one request of several commands: a batch of stations each
 (station_import.py)."""
 from services.common import access
-from services.common.errors import Forbidden
 from services.common.inbox import inbox_handler
 from services.common.service import WusheService, rpc
 from services.registry import (coverage, division_import, divisions, schemas, station_exports,
@@ -171,5 +170,4 @@ class RegistryService(WusheService):
 
 def _system_only(caller):
     # The hierarchy is the whole country's reference data: only `wushe import-divisions`.
-    if access.caller_region(caller) != "" or caller.get("role") != "system":
-        raise Forbidden("only the system caller imports divisions")
+    access.ensure_system(caller, "import divisions")

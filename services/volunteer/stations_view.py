@@ -15,11 +15,10 @@ TransientTransactionError that the inbox transaction retries.
 Teams and activities may be created only at a station known here and not
 closed; their region scope is the station's township (`division_code`).
 """
-from pymongo.errors import DuplicateKeyError
 
-from services.common import access
+from services.common import access, read_models
 from services.common.clock import now_ms
-from services.common.errors import Conflict, InvalidInput, NotFound, write_conflict
+from services.common.errors import Conflict, InvalidInput, NotFound
 from services.common.jsonable import jsonable
 from services.registry import contract as registry_contract
 
@@ -46,20 +45,7 @@ def apply_station_event(db, session, event):
            **{k: data[k] for k in FIELDS},
            # Region names label totals; events from before they were sent lack them.
            **{k: data.get(k) for k in NAME_FIELDS}}
-    current = db.stations.find_one({"_id": doc["_id"]}, {"version": 1}, session=session)
-    if current is None:
-        try:
-            db.stations.insert_one(doc, session=session)
-        except DuplicateKeyError:
-            raise write_conflict(f"station {doc['_id']} was stored meanwhile")
-        return True
-    if current["version"] >= doc["version"]:
-        return False
-    result = db.stations.replace_one({"_id": doc["_id"], "version": current["version"]}, doc,
-                                     session=session)
-    if result.matched_count != 1:
-        raise write_conflict(f"station {doc['_id']} changed meanwhile")
-    return True
+    return read_models.store_if_newer(db.stations, doc, session)
 
 
 def find(db, station_id, session=None):
