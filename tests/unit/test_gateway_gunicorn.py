@@ -43,7 +43,7 @@ def test_no_setting_named_by_accident(monkeypatch):
     settings = {s.name for s in KNOWN_SETTINGS}
     intended = {"bind", "worker_class", "workers", "threads", "timeout", "graceful_timeout",
                 "keepalive", "preload_app", "proc_name", "control_socket_disable", "loglevel",
-                "accesslog", "logconfig_dict", "on_starting", "child_exit", "worker_exit"}
+                "accesslog", "logconfig_dict", "logger_class", "on_starting", "child_exit", "worker_exit"}
     assert {n for n in vars(conf) if n in settings} == intended
 
 
