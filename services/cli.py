@@ -9,6 +9,8 @@
   wushe asyncapi                      print the AsyncAPI 3.0 document of every event
   wushe backup DIR | restore DIR      every service's database to files, and back
   wushe rebuild SERVICE               empty a service's read models and replay their events
+  wushe consumers add NAME --types P... | list | remove NAME | replay NAME --since T
+                                      other systems' own queues and users (docs/consumers.md)
 Each service adds its own subcommands (services/<service>/commands.py), e.g.
   wushe import-divisions FILE...      load division CSV files (any order)
 """
@@ -99,6 +101,62 @@ def _rebuild(args):
     print(f"cleared {plan['cleared']}; the inbox rebuilds them as the events arrive")
 
 
+def _consumers(args):
+    import json
+
+    from services.common import consumers
+    from services.common.broker_admin import BrokerAdminError
+
+    try:
+        if args.action == "add":
+            made = consumers.add(args.name, args.types, broker_url=args.broker_url,
+                                 gateway_url=args.gateway_url)
+            if args.json:
+                print(json.dumps(made, ensure_ascii=False))
+                return
+            print(f"consumer {made['name']} added\n"
+                  f"  user      {made['user']}\n"
+                  f"  password  {made['password']}\n"
+                  f"            (shown once, stored nowhere: hand it over now; to replace it,\n"
+                  f"            remove the consumer and add it again)\n"
+                  f"  vhost     {made['vhost']}\n"
+                  f"  queue     {made['queue']} (quorum; dead letters to wushe.dead-letters)\n"
+                  f"  amqp url  {made['amqp_url']}  (the password is not in it)\n"
+                  f"  asyncapi  {made['asyncapi_url']}")
+            for b in made["bindings"]:
+                print(f"  binding   {b['exchange']} {b['routing_key']}")
+            print(f"  history   wushe consumers replay {made['name']} --since 1970-01-01T00:00:00Z")
+        elif args.action == "list":
+            found = consumers.list_()
+            if args.json:
+                print(json.dumps(found, ensure_ascii=False))
+                return
+            for c in found:
+                oldest = c["oldest_message_time"] or "n/a (RabbitMQ reports it for classic queues only)"
+                drains = f"{c['drains_in_seconds']} s at {c['ack_rate']}/s acked" \
+                    if c["drains_in_seconds"] is not None else "n/a (no acks in the last sample)"
+                unacked = c["unacknowledged"] if c["unacknowledged"] is not None else "n/a"
+                print(f"{c['name']}: user {c['user'] or 'MISSING'}, queue {c['queue'] or 'MISSING'}, "
+                      f"{c['consumers'] if c['consumers'] is not None else '-'} consumers\n"
+                      f"  backlog   {c['ready']} ready, {unacked} unacknowledged; "
+                      f"oldest {oldest}; drains in {drains}")
+                for b in c["bindings"]:
+                    print(f"  binding   {b['exchange']} {b['routing_key']}")
+            print(f"{len(found)} consumers")
+        elif args.action == "remove":
+            removed = consumers.remove(args.name)
+            print(f"consumer {args.name} removed: user {'deleted' if removed['user'] else 'absent'}, "
+                  f"queue {'deleted' if removed['queue'] else 'absent'} "
+                  f"({removed['messages_dropped']} messages dropped)")
+        elif args.action == "replay":
+            counts = consumers.replay(args.name, args.since, args.types)
+            for service, count in counts.items():
+                print(f"{service}: {count} events replayed to {consumers.queue_name(args.name)}")
+            print(f"{sum(counts.values())} events replayed since {args.since}")
+    except BrokerAdminError as exc:
+        sys.exit(f"wushe consumers {args.action}: {exc}")
+
+
 def _asyncapi(args):
     import json
 
@@ -156,6 +214,26 @@ def parser():
     s = sub.add_parser("rebuild", help="rebuild a service's read models from the events")
     s.add_argument("service")
     s.set_defaults(fn=_rebuild)
+    s = sub.add_parser("consumers", help="other systems' queues and users on the broker")
+    actions = s.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("add", help="a user and queue ext.NAME bound to event types")
+    a.add_argument("name")
+    a.add_argument("--types", nargs="+", required=True, metavar="PATTERN",
+                   help="event types or topic patterns, e.g. wushe.registry.station.#")
+    a.add_argument("--broker-url", help="the broker address the consuming system reaches "
+                   "(default: the host of AMQP_URI)")
+    a.add_argument("--gateway-url", help="the gateway's public base URL (for the AsyncAPI URL)")
+    a.add_argument("--json", action="store_true")
+    a = actions.add_parser("list", help="each consumer with its bindings and backlog")
+    a.add_argument("--json", action="store_true")
+    a = actions.add_parser("remove", help="delete the consumer's user and queue")
+    a.add_argument("name")
+    a = actions.add_parser("replay", help="re-send its types' history to ext.NAME")
+    a.add_argument("name")
+    a.add_argument("--since", required=True, help="ISO 8601 time, e.g. 2026-11-01T00:00:00Z")
+    a.add_argument("--types", nargs="+", metavar="PATTERN", help="these instead of the queue's "
+                   "bindings (read from the management API)")
+    s.set_defaults(fn=_consumers)
     from services.common import catalog
 
     for _service, commands in catalog.command_modules():

@@ -13,11 +13,16 @@ Usage: validate.py RENDERED.yaml BUILTINS_OUT.yaml
 3. Checks the runtime contract of the platform (probes, security context,
    grace period, secrets, topology initContainer, cross references between
    the workloads and the operators' resources).
+4. Checks each external consumer (label wushe.io/consumer, docs/consumers.md):
+   a complete set of User, Permission, TopicPermission, Queue and Bindings
+   that lets it read its own queue `ext.NAME` and nothing else.
 
 Exits 1 if anything fails. Runs with the check venv's Python (PyYAML and
 jsonschema come with the validation tools).
 """
 
+import ast
+import os
 import re
 import sys
 
@@ -34,6 +39,8 @@ EXTERNAL_SECRETS = {
     # The key of the volunteer service's keyed hash of ID numbers: without it
     # production would hash with the development key.
     "wushe-volunteer-pii": {"PII_HASH_KEY"},
+    # The webhooks service's key (base/services/webhooks/deployment.yaml).
+    "wushe-webhooks-key": {"WEBHOOKS_SECRET_KEY"},
 }
 
 DNS1123 = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -157,6 +164,54 @@ CR_SCHEMAS = {
                 "additionalProperties": False,
                 "properties": {"configure": _str, "write": _str, "read": _str},
             },
+            "rabbitmqClusterReference": _cluster_ref,
+        },
+    }),
+    ("rabbitmq.com/v1beta1", "TopicPermission"): _cr({
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["vhost", "permissions", "rabbitmqClusterReference"],
+        "oneOf": [{"required": ["user"]}, {"required": ["userReference"]}],
+        "properties": {
+            "vhost": _str,
+            "user": _str,
+            "userReference": _local_ref,
+            "permissions": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"exchange": _str, "write": _str, "read": _str},
+            },
+            "rabbitmqClusterReference": _cluster_ref,
+        },
+    }),
+    ("rabbitmq.com/v1beta1", "Queue"): _cr({
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "rabbitmqClusterReference"],
+        "properties": {
+            "name": _str,
+            "vhost": _str,
+            "type": {"enum": ["quorum", "classic", "stream"]},
+            "durable": _bool,
+            "autoDelete": _bool,
+            "deleteIfEmpty": _bool,
+            "deleteIfUnused": _bool,
+            "arguments": {"type": "object", "additionalProperties": {"type": ["string", "integer", "boolean"]}},
+            "deletionPolicy": {"enum": ["delete", "retain"]},
+            "rabbitmqClusterReference": _cluster_ref,
+        },
+    }),
+    ("rabbitmq.com/v1beta1", "Binding"): _cr({
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["rabbitmqClusterReference"],
+        "properties": {
+            "vhost": _str,
+            "source": _str,
+            "destination": _str,
+            "destinationType": {"enum": ["exchange", "queue"]},
+            "routingKey": _str,
+            "arguments": _obj,
             "rabbitmqClusterReference": _cluster_ref,
         },
     }),
@@ -483,6 +538,113 @@ def check_contract(docs, rep):
     return sorted({(u["passwordSecretRef"]["name"]) for u in mongo_users.values()} | set(EXTERNAL_SECRETS))
 
 
+# --- external consumers (docs/consumers.md) ------------------------------------------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONSUMER_LABEL = "wushe.io/consumer"
+CONSUMER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
+TOPIC_WORD = re.compile(r"^(?:[a-z0-9_]+|\*|#)$")
+
+
+def inbox_arguments():
+    """INBOX_ARGUMENTS of services/common/inbox.py, read without importing the platform
+    (this venv has none of its packages): module-level constants and that dict literal."""
+    with open(os.path.join(ROOT, "services", "common", "inbox.py"), encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    constants = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            if isinstance(node.value, ast.Constant):
+                constants[name] = node.value.value
+            elif name == "INBOX_ARGUMENTS" and isinstance(node.value, ast.Dict):
+                value = lambda n: constants[n.id] if isinstance(n, ast.Name) else ast.literal_eval(n)  # noqa: E731
+                return {value(k): value(v) for k, v in zip(node.value.keys, node.value.values)}
+    raise LookupError("INBOX_ARGUMENTS not found in services/common/inbox.py")
+
+
+def services_present():
+    base = os.path.join(ROOT, "services")
+    return {d for d in os.listdir(base) if d != "common" and os.path.isfile(os.path.join(base, d, "service.py"))}
+
+
+def check_consumers(docs, rep):
+    """Each consuming system: one User without tags, its read-only Permission, one quorum
+    Queue ext.NAME with the inbox arguments, Bindings from services' events exchanges to
+    it, and a write-nothing TopicPermission on each of those exchanges."""
+    kinds = ("User", "Permission", "TopicPermission", "Queue", "Binding")
+    by_consumer = {}
+    for d in docs:
+        if d.get("kind") in kinds and group_of(d) == "rabbitmq.com":
+            name = ((d.get("metadata") or {}).get("labels") or {}).get(CONSUMER_LABEL)
+            if name is not None:
+                by_consumer.setdefault(name, {k: [] for k in kinds})[d["kind"]].append(d)
+            elif d["kind"] in ("Queue", "Binding", "TopicPermission"):
+                rep.fail(ident(d), "only external consumers are declared as Queue/Binding/TopicPermission "
+                         f"resources, with label {CONSUMER_LABEL} (the platform's own: `wushe topology`)")
+    if not by_consumer:
+        return
+    expected_args = inbox_arguments()
+    services = services_present()
+    vhosts = {v["spec"]["name"] for v in docs if v.get("kind") == "Vhost"}
+    for name, found in sorted(by_consumer.items()):
+        where = f"consumer {name}"
+        if not rep.check(CONSUMER_NAME.match(name), where, "name must be 2-40 of a-z, 0-9, '-'"):
+            continue
+        queue = f"ext.{name}"
+        for kind in ("User", "Permission", "Queue"):
+            rep.check(len(found[kind]) == 1, where, f"needs exactly one {kind} (has {len(found[kind])})")
+        rep.check(found["Binding"], where, "needs at least one Binding")
+        if not (found["User"] and found["Permission"] and found["Queue"]):
+            continue
+        user = found["User"][0]
+        user_ref = user["metadata"]["name"]
+        rep.check(not user["spec"].get("tags"), ident(user),
+                  "no tags: even `management` lists every queue of the vhost")
+        perm = found["Permission"][0]
+        rep.check((perm["spec"].get("userReference") or {}).get("name") == user_ref, ident(perm),
+                  f"userReference must be {user_ref}")
+        want = {"configure": "^$", "write": "^$", "read": "^" + queue.replace(".", "\\.") + "$"}
+        rep.check(perm["spec"].get("permissions") == want, ident(perm), f"permissions must be exactly {want}")
+        q = found["Queue"][0]
+        vhost = q["spec"].get("vhost", "/")
+        rep.check(vhost in vhosts, ident(q), f"vhost {vhost} not in the build")
+        rep.check(q["spec"].get("name") == queue, ident(q), f"spec.name must be {queue}")
+        rep.check(q["spec"].get("durable") is True and not q["spec"].get("autoDelete"), ident(q),
+                  "must be durable and not autoDelete")
+        args = dict(q["spec"].get("arguments") or {})
+        if "type" in q["spec"]:
+            rep.check(args.setdefault("x-queue-type", q["spec"]["type"]) == q["spec"]["type"], ident(q),
+                      "type and x-queue-type differ")
+        rep.check(args == expected_args, ident(q),
+                  f"type + arguments must be the inbox arguments of services/common/inbox.py {expected_args}")
+        bound = set()
+        for b in found["Binding"]:
+            spec = b["spec"]
+            rep.check(spec.get("destination") == queue and spec.get("destinationType") == "queue", ident(b),
+                      f"destination must be queue {queue}")
+            rep.check(spec.get("vhost", "/") == vhost, ident(b), f"vhost must be {vhost}, the queue's")
+            source = spec.get("source", "")
+            service = source[:-len(".events")] if source.endswith(".events") else None
+            rep.check(service in services, ident(b), f"source {source!r} is no service's events exchange")
+            key = spec.get("routingKey", "")
+            words = key.split(".")
+            rep.check(all(TOPIC_WORD.match(w) for w in words) and words[0] in ("wushe", "#", "*")
+                      and (len(words) < 2 or words[1] in (service, "*", "#")), ident(b),
+                      f"routingKey {key!r} cannot match an event type of {source}")
+            bound.add(source)
+        topics = {}
+        for t in found["TopicPermission"]:
+            rep.check((t["spec"].get("userReference") or {}).get("name") == user_ref, ident(t),
+                      f"userReference must be {user_ref}")
+            rep.check(t["spec"].get("vhost") == vhost, ident(t), f"vhost must be {vhost}")
+            p = t["spec"].get("permissions") or {}
+            rep.check(p.get("write") == "^$" and p.get("read") == "^$", ident(t), 'write and read must be "^$"')
+            topics[p.get("exchange")] = t
+        for source in sorted(bound - set(topics)):
+            rep.fail(where, f"needs a TopicPermission (write \"^$\") on {source}")
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__.splitlines()[2], file=sys.stderr)
@@ -499,6 +661,7 @@ def main(argv):
     check_custom_resources(crs, rep)
     try:
         external = check_contract(docs, rep)
+        check_consumers(docs, rep)
     except (KeyError, TypeError, IndexError, AttributeError, ValueError) as exc:
         # A malformed document (already reported above, if it is a custom
         # resource) can stop the cross checks: that is a failure too.

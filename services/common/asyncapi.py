@@ -24,8 +24,10 @@ DESCRIPTION = (
     "Facts published by the wushe (五社联动) services. Every message is a CloudEvents 1.0 "
     "JSON document in structured mode, published on the service's topic exchange with its "
     "type as routing key and its id as AMQP `message_id`. Delivery is at least once: use "
-    "`source` + `id` to drop duplicates. A consuming system declares its own durable queue "
-    "and binds it to the types (or patterns such as `wushe.registry.station.#`) it needs.\n\n"
+    "`source` + `id` to drop duplicates. Each consuming system is given its own queue "
+    "`ext.<name>`, bound by the platform to the types or patterns (such as "
+    "`wushe.registry.station.#`) it asked for (docs/consumers.md); its user can only read "
+    "that queue.\n\n"
     "Versioning: adding a field to `data` is not breaking, so readers ignore fields they "
     "do not know. A breaking change is a new type `.v2`, published beside `.v1` until "
     "consumers have moved.")

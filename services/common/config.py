@@ -19,6 +19,11 @@ def amqp_uri():
     return env("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
 
 
+def management_url():
+    """RabbitMQ's HTTP management API, for `wushe consumers` (docs/consumers.md)."""
+    return env("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672").rstrip("/")
+
+
 def mongo_uri():
     # retryWrites=false and directConnection=true are for the local Mongo-wire
     # server (see docs/mongo-wire-server.md); production URIs come from the MongoDB operator.
