@@ -5,36 +5,36 @@
 Starts its own platform (a Mongo-wire server on disk in a temp dir, a fresh
 RabbitMQ vhost, the services and the gateway, exactly as `wushe serve` runs
 them) and prints, from one run:
-  1. the event path: a station state change over RPC until the coverage read
-     model shows it, beside raw kombu publish-with-confirms + consume + a
-     pymongo write of the same shape (marker insert + update) on the same
-     broker and server; latency and throughput, and their ratios;
-  2. gateway requests/s (GET a station over HTTP) beside raw RPC calls
-     (get_station) from the same number of threads, and the ratio;
+  1. the event path (bench/eventpath.py): a station state change over RPC
+     until the coverage read model shows it, beside raw kombu
+     publish-with-confirms + consume + a pymongo write of the same shape
+     (marker insert + update) on the same broker and server; latency,
+     throughput, their ratios, Mongo round trips, CPU and bytes per change,
+     memory after two runs, and throughput with two registry replicas;
+  2. bench/gateway.py when it exists (its own table); else gateway
+     requests/s (GET a station over HTTP) beside raw RPC calls (get_station)
+     from the same number of threads, and the ratio;
   3. the division import (Anhui; the whole country when ../shared is there);
   4. the resident memory of every process of the platform after the run.
 Then it runs each service's bench/<service>.py, and bench/contracts.py (what
 checking an event against its contract costs).
 """
 import argparse
-import json
 import os
-import statistics
 import sys
 import tempfile
 import threading
 import time
-import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import services  # noqa: E402,F401  (first: quiets eventlet's import banner)
-import kombu  # noqa: E402
 import pymongo  # noqa: E402
 import requests  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
+from bench import eventpath  # noqa: E402
 from services.registry.commands import import_divisions  # noqa: E402
 from services.common import localmongo  # noqa: E402
 from tests.fixtures import PROVINCE_ADMIN, UnitPool, division_files  # noqa: E402
@@ -53,106 +53,6 @@ def table(title, rows):
 def pct(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
-
-
-# ---- 1. event path ---------------------------------------------------------
-
-def platform_event_path(platform, db, units, n):
-    """Latency (sequential) and throughput (pipelined) from RPC to read model."""
-    coverage = db.coverage_units
-
-    def seen(code, station_id, version):
-        doc = coverage.find_one({"_id": code, "stations": {"$elemMatch": {
-            "station_id": station_id, "version": {"$gte": version}}}}, {"_id": 1})
-        return doc is not None
-
-    latencies, commands = [], []
-    with ClusterRpcProxy({"AMQP_URI": platform.amqp_uri}) as cluster:
-        for _ in range(n):
-            unit = units.township()
-            started = time.perf_counter()
-            station = cluster.registry.create_station(
-                {"division_code": unit["code"], "name": "基准社工站", "planned_on": "2026-01-01"},
-                caller=PROVINCE_ADMIN)
-            commands.append(time.perf_counter() - started)
-            while not seen(unit["code"], station["id"], 1):
-                time.sleep(0.002)
-            latencies.append(time.perf_counter() - started)
-        platform_event_path.commands = commands
-
-        batch = [units.township() for _ in range(n)]
-        started = time.perf_counter()
-        replies = [cluster.registry.create_station.call_async(
-            {"division_code": u["code"], "name": "基准社工站", "planned_on": "2026-01-01"},
-            caller=PROVINCE_ADMIN) for u in batch]
-        for reply in replies:
-            reply.result()
-        codes = [u["code"] for u in batch]
-        while coverage.count_documents({"_id": {"$in": codes}}) < len(codes):
-            time.sleep(0.01)
-        elapsed = time.perf_counter() - started
-    return latencies, n / elapsed
-
-
-def raw_event_path(amqp_uri, mongo_uri, n):
-    """kombu publish with confirms -> kombu consumer -> pymongo marker + update."""
-    client = pymongo.MongoClient(mongo_uri)
-    db = client[f"bench_raw_{uuid.uuid4().hex[:6]}"]
-    db.model.insert_one({"_id": "counter", "n": 0})
-    queue = kombu.Queue(f"bench-raw-{uuid.uuid4().hex[:6]}", durable=True,
-                        queue_arguments={"x-queue-type": "quorum"})
-    done = {}
-    cond = threading.Condition()
-
-    def consume():
-        with kombu.Connection(amqp_uri) as conn:
-            def on_message(body, message):
-                db.processed.insert_one({"_id": body["id"]})
-                db.model.update_one({"_id": "counter"}, {"$inc": {"n": 1}})
-                message.ack()
-                with cond:
-                    done[body["id"]] = time.perf_counter()
-                    cond.notify_all()
-            with kombu.Consumer(conn, [queue], callbacks=[on_message], accept=["json"]):
-                while not stop.is_set():
-                    try:
-                        conn.drain_events(timeout=0.2)
-                    except TimeoutError:
-                        pass
-                    except OSError:
-                        pass
-
-    stop = threading.Event()
-    with kombu.Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        queue(conn.default_channel).declare()
-        consumer = threading.Thread(target=consume, daemon=True)
-        consumer.start()
-        time.sleep(0.5)
-        producer = kombu.Producer(conn.default_channel)
-
-        def publish():
-            ident = uuid.uuid4().hex
-            producer.publish({"id": ident, "data": {"x": 1}}, routing_key=queue.name,
-                             serializer="json", delivery_mode=2)
-            return ident
-
-        latencies = []
-        for _ in range(n):
-            started = time.perf_counter()
-            ident = publish()
-            with cond:
-                cond.wait_for(lambda: ident in done, timeout=10)
-            latencies.append(done[ident] - started)
-        started = time.perf_counter()
-        idents = [publish() for _ in range(n)]
-        with cond:
-            cond.wait_for(lambda: all(i in done for i in idents), timeout=60)
-        throughput = n / (time.perf_counter() - started)
-        stop.set()
-        consumer.join(5)
-        queue(conn.default_channel).delete()
-    client.drop_database(db.name)
-    return latencies, throughput
 
 
 # ---- 2. gateway vs raw RPC -------------------------------------------------
@@ -205,6 +105,18 @@ def gateway_vs_rpc(platform, station_id, threads, seconds):
     return http, raw
 
 
+def gateway_section(platform, threads, seconds):
+    with platform.rpc() as cluster:
+        station = cluster.registry.list_stations({"region": "34", "per_page": 1},
+                                                 caller=PROVINCE_ADMIN)["items"][0]
+    http, raw = gateway_vs_rpc(platform, station["id"], threads, seconds)
+    table(f"2. reads from {threads} threads: gateway over HTTP vs raw RPC", [
+        ("gateway GET /api/v1/stations/{id}", f"{http:.0f} req/s"),
+        ("raw RPC registry.get_station", f"{raw:.0f} calls/s"),
+        ("ratio (gateway / raw)", f"{http / raw:.2f}"),
+    ])
+
+
 # ---- 4. memory -------------------------------------------------------------
 
 def rss_kib(pid):
@@ -233,6 +145,8 @@ def children(pid):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller counts, shorter runs")
+    parser.add_argument("--event-path", action="store_true",
+                        help="only section 1, the event path (bench/eventpath.py)")
     args = parser.parse_args()
     n = 60 if args.quick else 300
     seconds = 5 if args.quick else 15
@@ -263,28 +177,19 @@ def main():
 
         print(f"wushe bench: {os.cpu_count()} cores, n={n}, {threads} threads x {seconds}s")
         units = UnitPool()
-        lat, thr = platform_event_path(platform, registry_db, units, n)
-        raw_lat, raw_thr = raw_event_path(amqp_uri, mongo_uri, n)
-        table("1. event path: state change -> consumer's read model", [
-            ("platform latency p50 / p95", f"{statistics.median(lat)*1000:.1f} / {pct(lat, .95)*1000:.1f} ms"),
-            ("  of which the RPC command p50", f"{statistics.median(platform_event_path.commands)*1000:.1f} ms"),
-            ("raw kombu+pymongo p50 / p95", f"{statistics.median(raw_lat)*1000:.1f} / {pct(raw_lat, .95)*1000:.1f} ms"),
-            ("latency ratio (platform / raw)", f"{statistics.median(lat) / statistics.median(raw_lat):.1f}x"),
-            ("platform throughput", f"{thr:.0f} changes/s (RPC, pipelined)"),
-            ("raw throughput", f"{raw_thr:.0f} messages/s"),
-            ("throughput ratio (platform / raw)", f"{thr / raw_thr:.2f}"),
-        ])
+        eventpath.run(platform, registry_db, units, n, mongo.pid, amqp_uri, mongo_uri)
+        if args.event_path:
+            return
 
-        with platform.rpc() as cluster:
-            station = cluster.registry.list_stations({"region": "34", "per_page": 1},
-                                                     caller=PROVINCE_ADMIN)["items"][0]
-        http, raw = gateway_vs_rpc(platform, station["id"], threads, seconds)
-        table(f"2. reads from {threads} threads: gateway over HTTP vs raw RPC", [
-            ("gateway GET /api/v1/stations/{id}", f"{http:.0f} req/s"),
-            ("raw RPC registry.get_station", f"{raw:.0f} calls/s"),
-            ("ratio (gateway / raw)", f"{http / raw:.2f}"),
-        ])
+        gateway_bench = os.path.join(ROOT, "bench", "gateway.py")
+        if os.path.exists(gateway_bench):
+            import subprocess
 
+            sys.stdout.flush()
+            subprocess.run([sys.executable, gateway_bench] + (["--quick"] if args.quick else []),
+                           check=False)
+        else:
+            gateway_section(platform, threads, seconds)
         rows = [("Anhui (20,155 rows) first / again", f"{anhui_first:.1f} s / {anhui_again:.1f} s")]
         if os.path.isdir(SHARED):
             files = [os.path.join(SHARED, f) for f in sorted(os.listdir(SHARED)) if f.endswith(".csv")]

@@ -12,13 +12,17 @@ where `wushe dead-letters` lists it and `--retry` sends it back.
 
 Handling is idempotent: the handler's writes and a marker keyed by the event's
 source and id commit in one transaction; a second delivery finds the marker and
-changes nothing.
+changes nothing. Deliveries waiting together are applied in one transaction
+with all their markers, and acknowledged after it commits (InboxConsumer).
 """
+import collections
 import logging
 
+import eventlet.event
 from kombu import Exchange, Queue, binding
+from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 from pymongo.errors import DuplicateKeyError
 
 from services.common import events, logs, metrics
@@ -30,6 +34,9 @@ log = logging.getLogger(__name__)
 DEAD_LETTER_EXCHANGE = "wushe.dead-letter"
 DEAD_LETTER_QUEUE = "wushe.dead-letters"
 DELIVERY_LIMIT = 5
+# Deliveries applied in one transaction (and prefetched). Kept under the
+# Mongo-wire server's cheap `$in` length (docs/mongo-wire-server.md).
+BATCH_LIMIT = 32
 
 # The one definition of the inbox arguments: topology step, consumers, the
 # local run and the cluster all declare exactly these.
@@ -70,12 +77,137 @@ def dead_letter_queue():
                  queue_arguments=DEAD_LETTER_ARGUMENTS)
 
 
-class InboxConsumer(Consumer):
-    """nameko's Consumer, but a failure never loses the message.
+class InboxQueueConsumer(QueueConsumer):
+    """The inbox's own broker connection, with room for a batch in flight.
 
-    The message is rejected back to its quorum queue, which counts deliveries
-    and dead-letters it once DELIVERY_LIMIT is reached.
+    nameko's shared QueueConsumer prefetches max_workers messages for every
+    consumer of the process; the inbox wants BATCH_LIMIT, and its deliveries
+    only queued (InboxConsumer.handle_message), not a greenlet spawned each."""
+
+    @property
+    def prefetch_count(self):
+        return BATCH_LIMIT
+
+    def handle_message(self, provider, body, message):
+        provider.handle_message(body, message)
+
+
+class InboxConsumer(Consumer):
+    """Takes the inbox's deliveries in batches, each applied in one transaction.
+
+    Deliveries are queued as they arrive; one runner at a time takes all that
+    are ready (up to BATCH_LIMIT) and runs the service's handler for each, in
+    order, inside one transaction that also writes their markers, then
+    acknowledges them after the commit. Nothing waits for a batch to fill: a
+    lone delivery is a batch of one, handled at once. If a batch fails, its
+    deliveries are handled again one by one (one transaction each), so only a
+    failing event is returned to its quorum queue, which counts deliveries and
+    dead-letters it once DELIVERY_LIMIT is reached.
     """
+
+    queue_consumer = InboxQueueConsumer()
+
+    def setup(self):
+        super().setup()
+        self.pending = collections.deque()
+        self.current_batch = None
+        self.stopping = False
+        self.idle = eventlet.event.Event()
+        self.idle.send()
+        self.db = service_db(self.container.service_name)
+
+    def stop(self):
+        self.stopping = True
+        self.idle.wait()   # the batch in hand is finished (committed and acked, or returned)
+        super().stop()
+
+    def kill(self):
+        self.stopping = True
+
+    def handle_message(self, body, message):
+        self.pending.append((body, message))
+        if self.idle.ready():
+            self.idle.reset()
+            self.container.spawn_managed_thread(self._run, identifier="inbox-batches")
+
+    def _run(self):
+        try:
+            while self.pending and not self.stopping:
+                batch = [self.pending.popleft()
+                         for _ in range(min(BATCH_LIMIT, len(self.pending)))]
+                try:
+                    if len(batch) == 1:
+                        self._one_by_one(batch)
+                    else:
+                        self._handle_batch(batch)
+                except ContainerBeingKilled:
+                    return   # unacknowledged: delivered again to the next process
+                except Exception:
+                    # Never hold deliveries unacknowledged: the broker's count decides.
+                    log.exception("inbox batch failed", extra={"service": self.container.service_name})
+                    for _body, message in batch:
+                        self.queue_consumer.requeue_message(message)
+        finally:
+            # What is left when stopping is not acknowledged: the broker delivers it again.
+            self.pending.clear()
+            self.idle.send()
+
+    def _handle_batch(self, batch):
+        try:
+            outcomes = run_in_transaction(self.db, lambda session: self._apply(batch, session))
+        except Exception as exc:
+            log.warning("inbox batch of %d failed (%s); handling its events one by one",
+                        len(batch), type(exc).__name__,
+                        extra={"service": self.container.service_name})
+            self._one_by_one(batch)
+            return
+        for _body, message in batch:
+            self.queue_consumer.ack_message(message)
+        service = self.container.service_name
+        metrics.INBOX_BATCH_SIZE.labels(service).observe(len(batch))
+        for event_type, outcome, event_id, correlation in outcomes:
+            metrics.EVENTS_HANDLED.labels(service, event_type, outcome).inc()
+            logs.event_id.set(event_id)
+            logs.correlation_id.set(correlation)
+            log.info("event %s", outcome, extra={"service": service, "event_type": event_type,
+                                                  "batch": len(batch)})
+
+    def _apply(self, batch, session):
+        """Run the handler of every delivery of the batch in `session`, then write
+        their markers; raise what the first failing one raised."""
+        state = self.current_batch = _Batch(session)
+        try:
+            for body, message in batch:
+                exc_info = self._work(body, message)
+                failure = exc_info[1] if exc_info else state.failure
+                if failure is not None:
+                    raise failure
+        finally:
+            self.current_batch = None
+        if state.markers:
+            self.db.processed_events.insert_many(state.markers, session=session)
+        return state.outcomes
+
+    def _one_by_one(self, batch):
+        for body, message in batch:
+            if self.stopping:
+                return
+            exc_info = self._work(body, message)
+            self.handle_message_processed(message, exc_info=exc_info)
+
+    def _work(self, body, message):
+        """Run the service's handler for one delivery in a nameko worker (its
+        dependencies and tracing as ever) and wait for it; its exc_info or None."""
+        finished = eventlet.event.Event()
+
+        def handle_result(worker_ctx, result, exc_info):
+            finished.send(exc_info)
+            return result, exc_info
+
+        self.container.spawn_worker(self, (body,), {},
+                                    context_data=self.unpack_message_headers(message),
+                                    handle_result=handle_result)
+        return finished.wait()
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
@@ -88,6 +220,18 @@ class InboxConsumer(Consumer):
             log.error("event dead-lettered after %d deliveries", previous + 1,
                       extra={"service": self.container.service_name, "event_type": event_type})
         self.queue_consumer.requeue_message(message)
+
+
+class _Batch:
+    """What the handlers of one batch share: its session, the markers to write,
+    the keys seen (an event twice in one batch is applied once), the outcomes."""
+
+    def __init__(self, session):
+        self.session = session
+        self.markers = []
+        self.keys = set()
+        self.outcomes = []
+        self.failure = None
 
 
 inbox_handler = InboxConsumer.decorator
@@ -105,7 +249,8 @@ class Inbox(DependencyProvider):
         self.db = service_db(self.service)
 
     def get_dependency(self, worker_ctx):
-        return InboxHandle(self.db, self.service)
+        # A worker of an inbox batch applies its event in the batch's transaction.
+        return InboxHandle(self.db, self.service, getattr(worker_ctx.entrypoint, "current_batch", None))
 
 
 def ensure_indexes(db):
@@ -113,9 +258,10 @@ def ensure_indexes(db):
 
 
 class InboxHandle:
-    def __init__(self, db, service):
+    def __init__(self, db, service, batch=None):
         self.db = db
         self.service = service
+        self.batch = batch
 
     def handle(self, event, handlers):
         """handlers: {event type: fn(db, session, event)}. Returns the outcome."""
@@ -123,6 +269,8 @@ class InboxHandle:
         logs.event_id.set(event.get("id"))
         logs.correlation_id.set(event.get("correlationid"))
         handler = handlers.get(event_type)
+        if self.batch is not None:
+            return self._in_batch(event, event_type, handler)
         if handler is None:
             outcome = "ignored"
         else:
@@ -147,4 +295,26 @@ class InboxHandle:
                 raise
         metrics.EVENTS_HANDLED.labels(self.service, event_type, outcome).inc()
         log.info("event %s", outcome, extra={"service": self.service, "event_type": event_type})
+        return outcome
+
+    def _in_batch(self, event, event_type, handler):
+        """Apply in the batch's transaction; its marker is written with the others.
+        Counted and logged after the commit (InboxConsumer). A failure is kept
+        for the batch to raise, so the batch aborts and its events go one by one."""
+        batch = self.batch
+        outcome = "ignored"
+        if handler is not None:
+            try:
+                key = events.idempotency_key(event)
+                if key in batch.keys:
+                    outcome = "duplicate"
+                else:
+                    handler(self.db, batch.session, event)
+                    batch.keys.add(key)
+                    batch.markers.append({"_id": key, "type": event_type, "handled_at": utcnow()})
+                    outcome = "applied"
+            except Exception as exc:
+                batch.failure = exc
+                return "failed"
+        batch.outcomes.append((event_type, outcome, event.get("id"), event.get("correlationid")))
         return outcome

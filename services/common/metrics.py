@@ -25,6 +25,16 @@ OUTBOX_LAG = Gauge(
     "wushe_outbox_lag_seconds", "Age of the oldest event not yet published (0 when none).",
     ["service"],
 )
+INBOX_BATCH_SIZE = Histogram(
+    "wushe_inbox_batch_size", "Deliveries applied together in one inbox transaction.",
+    ["service"], buckets=(1, 2, 4, 8, 16, 32, 64),
+)
+# Round trips to the database, by command: what one change costs (bench/eventpath.py,
+# docs/capacity.md).
+MONGO_COMMANDS = Counter(
+    "wushe_mongo_commands_total", "Commands this process sent to MongoDB (one round trip each).",
+    ["database", "command"],
+)
 
 
 def exposition():

@@ -7,13 +7,26 @@ import threading
 
 import pymongo
 from nameko.extensions import DependencyProvider
+from pymongo import monitoring
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from services.common import config
+from services.common import config, metrics
 
 _clients = {}
 _lock = threading.Lock()
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts every command sent: metrics.MONGO_COMMANDS."""
+
+    def started(self, event):
+        metrics.MONGO_COMMANDS.labels(event.database_name, event.command_name).inc()
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
 
 
 def client(uri=None):
@@ -21,7 +34,8 @@ def client(uri=None):
     with _lock:
         if uri not in _clients:
             _clients[uri] = pymongo.MongoClient(
-                uri, tz_aware=True, serverSelectionTimeoutMS=10_000, appname="wushe")
+                uri, tz_aware=True, serverSelectionTimeoutMS=10_000, appname="wushe",
+                event_listeners=[CommandCounter()])
         return _clients[uri]
 
 

@@ -29,7 +29,8 @@ from services.common.mongo import run_in_transaction, service_db
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 1.0          # seconds between sweeps for leftovers
-BATCH_SIZE = 200
+BATCH_SIZE = 64              # events per publish-and-confirm and per marking write
+                             # (short `$in` lists: docs/mongo-wire-server.md)
 SWEEP_GRACE = datetime.timedelta(seconds=2)   # leave fresh entries to their own process
 LEASE = datetime.timedelta(seconds=30)        # another replica may take over after this
 
@@ -81,29 +82,77 @@ def record(db, service, fn, correlation_id=None):
 
 
 class EventPublisher:
-    """A kombu producer with publisher confirms, reconnecting on failure."""
+    """Publishes batches on one channel in confirm mode: every message of a
+    batch is sent, then one wait for the broker's confirms of all of them
+    (RabbitMQ acks several tags at once with multiple=True). py-amqp's own
+    confirm_publish waits after each message (Channel.basic_publish_confirm)."""
+
+    CONFIRM_TIMEOUT = 30.0
 
     def __init__(self, amqp_uri):
-        self.connection = kombu.Connection(amqp_uri, transport_options={"confirm_publish": True})
-        self.producer = None
+        self.amqp_uri = amqp_uri
+        self.connection = None
+        self.channel = None
 
-    def publish(self, event, exchange, routing_key):
-        if self.producer is None:
-            self.producer = kombu.Producer(self.connection)
-        self.producer.publish(
-            event,
-            exchange=exchange,
-            routing_key=routing_key,
-            serializer="json",
-            delivery_mode=2,
-            message_id=event["id"],
-            type=event["type"],
-            retry=True,
-            retry_policy={"max_retries": 3, "interval_start": 0.5, "interval_step": 1},
-        )
+    def open(self):
+        if self.channel is None:
+            self.connection = kombu.Connection(self.amqp_uri)
+            self.connection.ensure_connection(max_retries=3, interval_start=0.5, interval_step=1)
+            channel = self.connection.channel()
+            channel.confirm_select()
+            # Delivery tags count publishes on this channel from 1 after confirm.select.
+            self.sent, self.unconfirmed, self.nacked = 0, set(), set()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            self.channel, self.producer = channel, kombu.Producer(channel)
+        return self.channel
+
+    def _settle(self, tag, multiple):
+        settled = {t for t in self.unconfirmed if t <= tag} if multiple else {tag}
+        self.unconfirmed -= settled
+        return settled
+
+    def _on_ack(self, delivery_tag, multiple):
+        self._settle(delivery_tag, multiple)
+
+    def _on_nack(self, delivery_tag, multiple):
+        self.nacked |= self._settle(delivery_tag, multiple)
+
+    def declare(self, entity):
+        entity(self.open()).declare()
+
+    def publish_batch(self, messages):
+        """messages: [(event, exchange, routing key)]. Returns the ids of the events
+        the broker confirmed; raises (and starts afresh next time) if it cannot tell."""
+        self.open()
+        tags = {}
+        try:
+            for event, exchange, routing_key in messages:
+                self.producer.publish(event, exchange=exchange, routing_key=routing_key,
+                                      serializer="json", delivery_mode=2,
+                                      message_id=event["id"], type=event["type"])
+                self.sent += 1
+                tags[self.sent] = event["id"]
+                self.unconfirmed.add(self.sent)
+            deadline = time.monotonic() + self.CONFIRM_TIMEOUT
+            while self.unconfirmed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{len(self.unconfirmed)} publishes not confirmed")
+                self.connection.drain_events(timeout=remaining)
+        except Exception:
+            self.close()
+            raise
+        nacked, self.nacked = self.nacked, set()
+        return [ident for tag, ident in tags.items() if tag not in nacked]
 
     def close(self):
-        self.connection.release()
+        if self.connection is not None:
+            try:
+                self.connection.release()
+            except Exception:
+                pass
+        self.connection = self.channel = None
 
 
 class OutboxRelay:
@@ -141,7 +190,7 @@ class OutboxRelay:
         while self.running:
             try:
                 if not declared:
-                    self.exchange(self.publisher.connection.default_channel).declare()
+                    self.publisher.declare(self.exchange)
                     declared = True
                 self.publish_handed_over()
                 if time.monotonic() >= next_sweep:
@@ -152,7 +201,7 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay failed; retrying", extra={"service": self.service})
                 declared = False
-                self.publisher.producer = None
+                self.publisher.close()
                 # What was handed over stays in the outbox; the sweep takes it.
                 self.handed_over.clear()
             self.wakeup.wait(POLL_INTERVAL)
@@ -163,17 +212,21 @@ class OutboxRelay:
         self.wake()
 
     def _publish(self, batch):
-        published = []
-        try:
-            for event in batch:
-                self.publisher.publish(event, self.exchange, event["type"])
-                published.append(event["id"])
+        """Publish a batch with one wait for its confirms, then mark it in one write.
+        What was not confirmed stays unpublished for the sweep."""
+        published = self.publisher.publish_batch(
+            [(event, self.exchange, event["type"]) for event in batch])
+        if published:
+            self.db.outbox.update_many(
+                {"_id": {"$in": published}, "published_at": None},
+                {"$set": {"published_at": utcnow(), "lease_until": None}})
+        confirmed = set(published)
+        for event in batch:
+            if event["id"] in confirmed:
                 metrics.EVENTS_PUBLISHED.labels(self.service, event["type"]).inc()
-        finally:
-            if published:
-                self.db.outbox.update_many(
-                    {"_id": {"$in": published}, "published_at": None},
-                    {"$set": {"published_at": utcnow(), "lease_until": None}})
+        if len(published) < len(batch):
+            log.warning("broker refused %d events; the sweep sends them again",
+                        len(batch) - len(published), extra={"service": self.service})
         log.info("events published", extra={"service": self.service, "count": len(published)})
 
     def publish_handed_over(self):
@@ -214,11 +267,18 @@ class OutboxRelay:
         metrics.OUTBOX_LAG.labels(self.service).set(lag)
 
 
+def _confirmed(publisher, batch):
+    confirmed = publisher.publish_batch(batch)
+    if len(confirmed) < len(batch):
+        raise RuntimeError(f"the broker refused {len(batch) - len(confirmed)} of {len(batch)} events")
+    return len(confirmed)
+
+
 def replay(db, service, amqp_uri, since, queue, types=None):
     """Re-publish the service's events recorded since `since` to one named queue."""
     publisher = EventPublisher(amqp_uri)
     try:
-        channel = publisher.connection.default_channel
+        channel = publisher.open()
         try:
             channel.queue_declare(queue=queue, passive=True)
         except Exception:
@@ -228,9 +288,14 @@ def replay(db, service, amqp_uri, since, queue, types=None):
             query["type"] = {"$in": list(types)}
         count = 0
         default_exchange = Exchange("", type="direct")
+        batch = []
         for entry in db.outbox.find(query).sort([("recorded_at", 1), ("_id", 1)]):
-            publisher.publish(entry["event"], default_exchange, queue)
-            count += 1
+            batch.append((entry["event"], default_exchange, queue))
+            if len(batch) == BATCH_SIZE:
+                count += _confirmed(publisher, batch)
+                batch = []
+        if batch:
+            count += _confirmed(publisher, batch)
         return count
     finally:
         publisher.close()
