@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: up down test unit integration k8s-check bench rabbitmq browser clean
+.PHONY: up down test unit integration k8s-check bench soak rabbitmq browser clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ rabbitmq:
 	  rabbitmq-server -detached; \
 	  for i in $$(seq 60); do rabbitmq-diagnostics -q ping >/dev/null 2>&1 && break; sleep 1; done; \
 	  rabbitmq-diagnostics -q ping >/dev/null 2>&1 || { echo "RabbitMQ did not start" >&2; exit 1; }; }
+	@# The management API: `wushe consumers` and its tests (docs/consumers.md).
+	@rabbitmq-plugins -q enable rabbitmq_management >/dev/null && \
+	  for i in $$(seq 30); do $(PYTHON) -c "import urllib.request as u,base64;u.urlopen(u.Request('http://127.0.0.1:15672/api/overview',headers={'Authorization':'Basic '+base64.b64encode(b'guest:guest').decode()}),timeout=2)" 2>/dev/null && break; sleep 1; done
 
 # The page tests drive Debian's chromium (Playwright with executable_path: its own
 # browser downloads cannot be fetched here) with fonts for Chinese.
@@ -47,6 +50,11 @@ k8s-check:
 
 bench: $(BIN)/.installed rabbitmq
 	$(BIN)/python bench/run.py
+
+# The platform under load while every process dies once (docs/operations.md).
+# It restarts the machine's RabbitMQ server once. SOAK_ARGS, e.g. --operations 2000.
+soak: $(BIN)/.installed rabbitmq
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean: down
 	rm -rf $(VENV) .run

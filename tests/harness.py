@@ -128,8 +128,8 @@ class Platform:
         subprocess.run([sys.executable, "-m", "services.cli", "topology"], env=self.env(),
                        cwd=ROOT, check=True, capture_output=True, timeout=60)
 
-    def start_service(self, service, wait=True, **extra_env):
-        port = localmongo.free_port()
+    def start_service(self, service, wait=True, port=None, **extra_env):
+        port = port or localmongo.free_port()
         proc = Process(service, [sys.executable, "-m", "services.cli", "serve", service],
                        self.env(WUSHE_HTTP_BIND=f"127.0.0.1:{port}", **extra_env),
                        os.path.join(self.workdir, f"{service}-{len(self.processes)}.log"), port)
@@ -138,9 +138,10 @@ class Platform:
             proc.wait_ready()
         return proc
 
-    def start_gateway(self, services=None, **extra_env):
+    def start_gateway(self, services=None, port=None, **extra_env):
+        """port: to restart a killed gateway where its clients expect it."""
         services = ",".join(catalog.names()) if services is None else services
-        port = localmongo.free_port()
+        port = port or localmongo.free_port()
         multiproc = os.path.join(self.workdir, f"prom-{port}")
         os.makedirs(multiproc, exist_ok=True)
         proc = Process("gateway", [sys.executable, "-m", "services.cli", "serve", "gateway"],

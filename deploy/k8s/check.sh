@@ -6,6 +6,9 @@
 #   2. contract   validate.py checks the operators' custom resources against
 #                 partial schemas of their CRDs (kubernetes-validate has no
 #                 schema for them) and the platform's runtime contract;
+#   2b. backup    the nightly backup CronJob: its volume claim, its MongoDB
+#                 user (role `backup`) and Secret, pod security, one run at a
+#                 time (validate.py covers the long-running workloads);
 #   3. schema     kubernetes-validate --strict checks every built-in kind
 #                 against the bundled schemas of Kubernetes $K8S_VERSION;
 #                 a kind without a schema there fails (custom resources were
@@ -138,6 +141,55 @@ for o in "${overlays[@]}"; do
         record PASS "$o: custom resources + contract" "validate.py"
     else
         record FAIL "$o: custom resources + contract" "see FAIL lines above"
+    fi
+
+    if "$VENV/bin/python" - "$rendered" <<'EOF'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+get = lambda kind: [d for d in docs if d["kind"] == kind]  # noqa: E731
+errors = []
+jobs = [c for c in get("CronJob") if c["metadata"]["name"] == "wushe-backup"]
+if len(jobs) != 1:
+    errors.append("CronJob/wushe-backup missing")
+for cron in jobs:
+    spec = cron["spec"]
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    if spec.get("concurrencyPolicy") != "Forbid":
+        errors.append("concurrencyPolicy must be Forbid (two runs would prune each other)")
+    if pod.get("automountServiceAccountToken") is not False:
+        errors.append("automountServiceAccountToken must be false")
+    (c,) = pod["containers"]
+    if c.get("args", [None])[0] != "backup":
+        errors.append("the container must run `wushe backup DIR`")
+    sc = c.get("securityContext", {})
+    if not (sc.get("readOnlyRootFilesystem") and sc.get("allowPrivilegeEscalation") is False
+            and "ALL" in sc.get("capabilities", {}).get("drop", [])):
+        errors.append("container securityContext: read-only root, no escalation, drop ALL")
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod.get("volumes", [])
+              if "persistentVolumeClaim" in v}
+    mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+    directory = c["args"][1] if len(c.get("args", [])) > 1 else ""
+    mount = next((p for p in mounts if directory.startswith(p.rstrip("/") + "/")), None)
+    if mount is None or mounts[mount] not in claims:
+        errors.append(f"{directory} is not on a mounted PersistentVolumeClaim")
+    elif claims[mounts[mount]] not in {p["metadata"]["name"] for p in get("PersistentVolumeClaim")}:
+        errors.append(f"PersistentVolumeClaim {claims[mounts[mount]]} not in the build")
+    env = {e["name"]: e for e in c.get("env", [])}
+    ref = ((env.get("MONGO_URI") or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+    users = [u for m in get("MongoDBCommunity") for u in m["spec"].get("users", [])
+             if u.get("connectionStringSecretName") == ref.get("name")]
+    if not users:
+        errors.append(f"MONGO_URI Secret {ref.get('name')!r} is made by no MongoDB user in the build")
+    elif {"name": "backup", "db": "admin"} not in users[0]["roles"]:
+        errors.append(f"MongoDB user {users[0]['name']} needs role backup@admin")
+for e in errors:
+    print(f"  FAIL CronJob/wushe-backup: {e}")
+sys.exit(1 if errors else 0)
+EOF
+    then
+        record PASS "$o: backup CronJob" "volume, MongoDB user, security"
+    else
+        record FAIL "$o: backup CronJob" "see FAIL lines above"
     fi
 
     if [ -s "$OUT/split/$o.builtin.yaml" ]; then

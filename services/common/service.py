@@ -11,7 +11,9 @@ import json
 import logging
 import time
 
+import amqp.exceptions
 import kombu
+import kombu.exceptions
 from kombu import Queue
 from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
@@ -35,6 +37,11 @@ def rpc_queue(service, exchange):
                  routing_key=f"{service}.*", durable=True, queue_arguments=RPC_QUEUE_ARGUMENTS)
 
 
+# What a lost broker connection raises while a reply is published or acked.
+BROKER_LOST = (kombu.exceptions.OperationalError, amqp.exceptions.ConnectionError,
+               amqp.exceptions.RecoverableConnectionError, ConnectionError, OSError)
+
+
 class QuorumRpcConsumer(RpcConsumer):
     def setup(self):
         if self.queue is None:
@@ -42,6 +49,19 @@ class QuorumRpcConsumer(RpcConsumer):
                                    get_rpc_exchange(self.container.config))
             self.queue_consumer.register_provider(self)
             self._registered = True
+
+    def handle_result(self, message, result, exc_info):
+        """nameko lets a reply that cannot be published (the broker restarting) kill
+        the whole container: every entrypoint stops and the process stays up doing
+        nothing. The reply is dropped instead; the request stays unacknowledged, so
+        the broker delivers it again, and the caller's deadline (or the command's
+        Idempotency-Key) decides what that redelivery does."""
+        try:
+            return super().handle_result(message, result, exc_info)
+        except BROKER_LOST as exc:
+            log.warning("RPC reply not sent, broker connection lost: %s", exc,
+                        extra={"method": (message.delivery_info or {}).get("routing_key")})
+            return result, exc_info
 
 
 class QuorumRpc(Rpc):

@@ -104,3 +104,64 @@ def _try(fn):
         return fn()
     except NotFound:
         return None
+
+
+def _one_service_database(mongo_client, monkeypatch, docs=3):
+    """The registry's database under a name of its own, holding a few documents."""
+    import uuid
+
+    name = f"t_backup_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("REGISTRY_MONGO_DB", name)
+    mongo_client[name].stations.insert_many([{"_id": f"s{i}", "n": i} for i in range(docs)])
+    mongo_client[name].stations.create_index([("n", 1)], unique=True)
+    return name
+
+
+def test_a_scheduled_backup_gets_a_folder_of_its_own_and_only_old_complete_ones_go(
+        mongo_client, tmp_path, monkeypatch):
+    from services.common import backup
+
+    name = _one_service_database(mongo_client, monkeypatch)
+    for old in ("20200101T000000Z", "20200102T000000Z"):
+        (tmp_path / old).mkdir()
+        (tmp_path / old / "manifest.json").write_text("{}")
+    (tmp_path / "20200103T000000Z").mkdir()    # died midway: no manifest
+    (tmp_path / "notes").mkdir()               # not a backup of this pattern
+    try:
+        manifest = backup.backup(mongo_client, str(tmp_path / "%Y%m%dT%H%M%SZ"),
+                                 services=["registry"], keep=2)
+        written = os.path.basename(manifest["directory"])
+        assert written.startswith("20") and written not in ("20200101T000000Z", "20200102T000000Z")
+        assert manifest["services"]["registry"]["collections"]["stations"] == 3
+        assert manifest["pruned"] == ["20200101T000000Z"]
+        assert sorted(os.listdir(tmp_path)) == sorted(["20200102T000000Z", "20200103T000000Z", "notes",
+                                                       written])
+        indexes = json.load(open(tmp_path / written / "registry" / "stations.indexes.json"))
+        assert [(i["key"], i.get("unique")) for i in indexes] == [({"n": 1}, True)]
+    finally:
+        mongo_client.drop_database(name)
+
+
+def test_a_damaged_or_unfinished_backup_is_refused_before_anything_is_written(
+        mongo_client, tmp_path, monkeypatch):
+    from services.common import backup
+
+    source = _one_service_database(mongo_client, monkeypatch)
+    try:
+        backup.backup(mongo_client, str(tmp_path / "b"), services=["registry"])
+    finally:
+        mongo_client.drop_database(source)
+    target = source + "_restored"
+    monkeypatch.setenv("REGISTRY_MONGO_DB", target)
+    try:
+        os.rename(tmp_path / "b" / "manifest.json", tmp_path / "manifest.json")
+        with pytest.raises(backup.RestoreRefused, match="not a complete backup"):
+            backup.restore(mongo_client, str(tmp_path / "b"))
+        os.rename(tmp_path / "manifest.json", tmp_path / "b" / "manifest.json")
+        data = tmp_path / "b" / "registry" / "stations.bson"
+        data.write_bytes(data.read_bytes()[:-20])     # the last document cut short
+        with pytest.raises(backup.RestoreRefused, match="stations.bson"):
+            backup.restore(mongo_client, str(tmp_path / "b"))
+        assert target not in mongo_client.list_database_names()
+    finally:
+        mongo_client.drop_database(target)
