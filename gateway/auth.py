@@ -123,10 +123,13 @@ def verify_token(token, secrets=None):
             raise Unauthorized("malformed token")
     if claims is None:
         raise Unauthorized("token signature not valid")
+    # A fixed message: claim values are the sender's and would land in WWW-Authenticate.
+    if not isinstance(claims["role"], str) or not isinstance(claims["region"], str):
+        raise Unauthorized("token claims not valid: role and region")
     try:
         check_role_region(claims["role"], claims["region"])
-    except ValueError as exc:
-        raise Unauthorized(f"token claims not valid: {exc}")
+    except ValueError:
+        raise Unauthorized("token claims not valid: role and region")
     if not isinstance(claims["sub"], str) or not claims["sub"]:
         raise Unauthorized("token claims not valid: sub")
     caller = {"sub": claims["sub"], "role": claims["role"], "region": claims["region"]}
