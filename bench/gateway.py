@@ -9,8 +9,12 @@ gateway/gunicorn_conf.py, as `wushe serve gateway` runs it), seeds one county
 of divisions and a station, then from N threads, in alternating rounds:
   * the gateway: GET /api/v1/stations/{id}, one keep-alive requests.Session per thread;
   * raw RPC: registry.get_station, one nameko ClusterRpcProxy per thread;
-and prints both, the ratio of each round and the median ratio, the gateway's
-resident memory and the AMQP connections its workers hold open.
+  * the same call through the gateway's own client (gateway.rpc.RpcPool: one
+    kept connection per thread), so the two clients' CPU per call compare in
+    one run;
+and prints them, the ratio of each round and the median ratio (gateway / raw
+nameko RPC, the issue's measure), the gateway's resident memory and the AMQP
+connections its workers hold open.
 
 --profile runs the gateway's workers under cProfile (every thread of each
 worker: gunicorn's loop and the request threads) for one extra gateway round,
@@ -190,6 +194,21 @@ def rpc_worker(amqp_uri, station_id, proxies):
         cluster = proxy.start()
         proxies.append(proxy)
         return lambda: cluster.registry.get_station(station_id, caller=PROVINCE_ADMIN)
+    return make
+
+
+def pool_worker(amqp_uri, station_id, pools):
+    """registry.get_station through the gateway's RpcPool (one client per thread)."""
+    from gateway.rpc import RpcPool
+
+    from tests.fixtures import PROVINCE_ADMIN
+
+    pool = RpcPool(amqp_uri, timeout=30)
+    pools.append(pool)
+
+    def make():
+        return lambda: pool.call("registry", "get_station", (station_id,),
+                                 {"caller": PROVINCE_ADMIN}, context={"request_id": "bench"})
     return make
 
 
@@ -394,27 +413,35 @@ def main():
         hammer(http_worker(url, token), args.threads, 1)  # warm up: proxies, revocation-free
         pids = {"gateway workers": children(gateway.proc.pid),
                 "registry": [platform.registry.proc.pid] + children(platform.registry.proc.pid)}
-        rows, ratios, costs = [], [], {"gateway": [], "raw": []}
+        client_path = "raw, gateway's client"
+        rows, ratios, costs = [], [], {"gateway": [], "raw": [], client_path: []}
         for i in range(rounds):
-            proxies = []
+            proxies, pools = [], []
             http, http_cost = measured(lambda: hammer(http_worker(url, token), args.threads,
                                                       seconds), pids, seconds)
             raw, raw_cost = measured(lambda: hammer(rpc_worker(amqp_uri, station["id"], proxies),
                                                     args.threads, seconds), pids, seconds)
+            own, own_cost = measured(lambda: hammer(pool_worker(amqp_uri, station["id"], pools),
+                                                    args.threads, seconds), pids, seconds)
             for proxy in proxies:
                 proxy.stop()
+            for pool in pools:
+                pool.close()
             ratios.append(http / raw)
             costs["gateway"].append(http_cost)
             costs["raw"].append(raw_cost)
+            costs[client_path].append(own_cost)
             rows.append((f"round {i + 1}: gateway / raw RPC",
                          f"{http:.0f} req/s / {raw:.0f} calls/s = {http / raw:.2f}"))
+            rows.append((f"round {i + 1}: gateway's client / nameko's (raw)",
+                         f"{own:.0f} calls/s / {raw:.0f} calls/s = {own / raw:.2f}"))
         if ratios:
             rows.append(("ratio (gateway / raw), median", f"{statistics.median(ratios):.2f}"
                          f"  (spread {min(ratios):.2f}-{max(ratios):.2f})"))
-        for path in ("gateway", "raw"):
+        for path in ("gateway", "raw", client_path):
             for who in (costs[path][0] if costs[path] else ()):
                 values = [c[who] for c in costs[path]]
-                if path == "raw" and who == "gateway workers":
+                if path != "gateway" and who == "gateway workers":
                     continue
                 rows.append((f"CPU per call, {path}: {who}",
                              f"{statistics.median(values):.0f} us (median of "

@@ -1,7 +1,7 @@
 """gunicorn settings for the gateway: `gunicorn -c python:gateway.gunicorn_conf gateway.wsgi:app`.
 
 gthread workers: each worker process runs GATEWAY_THREADS threads, and each
-thread keeps its own long-lived RPC proxy (gateway/rpc.py), made after the fork.
+thread keeps its own long-lived RPC client (gateway/rpc.py), made after the fork.
 The app is not preloaded, so nothing touches the broker before forking.
 
 Environment: GATEWAY_BIND (host:port, default 127.0.0.1:8000), GATEWAY_WORKERS

@@ -1,17 +1,36 @@
 """RPC from the gateway to the services.
 
-`RpcPool` keeps ONE long-lived nameko `ClusterRpcProxy` per thread (gunicorn
-gthread workers; see docs/stack.md: a proxy shared between threads breaks, one per
-request is 6x slower). Proxies are created lazily on first use in a thread, so
-never before gunicorn forks; a proxy inherited across a fork is dropped, not used.
+`RpcPool` keeps ONE long-lived `AmqpRpcClient` per thread (gunicorn gthread
+workers). A client is one py-amqp connection with one channel that publishes the
+requests and consumes the client's own exclusive reply queue: nothing is set up
+per call. nameko's standalone `ClusterRpcProxy`, used before, made a kombu
+Connection and acquired a pooled producer for every call and waited for a
+publisher confirm (docs/gateway-performance.md).
 
-Each proxy keeps the `context_data` dict it was given by reference: the pool
-rewrites that dict before every call, so the request id reaches the service's
-logs. Before a call the proxy's reply connection is checked without blocking; a
-dead one (broker restarted, connection closed) is replaced. A call whose request
-could not be published is retried once on a fresh proxy. A call whose reply was
-lost after the request went out is retried only when `idempotent` (GET), since
-the service may already have acted on it.
+The client speaks nameko 2.14's AMQP RPC protocol exactly, so the services see
+no difference: the request goes to the `nameko-rpc` topic exchange with routing
+key `service.method`, body `{"args", "kwargs"}` (kombu's json), persistent,
+`reply_to` and `correlation_id` set, the context as `nameko.`-prefixed headers
+(with a `call_id_stack`); the reply body is `{"result", "error"}` and an error is
+rebuilt with `nameko.exceptions.deserialize` (the kit's DomainError classes are
+registered by services.common.errors, imported below).
+
+Published `mandatory` without publisher confirms: an unroutable request (no
+service ever declared its queue) comes back as basic.return on the same
+connection while the client waits for the reply, so `UnknownService` is still
+raised at once; a routed request is proven by its reply. A confirm would cost
+the broker a quorum-queue commit before answering and tell nothing a reply does
+not (a connection lost before the confirm is as ambiguous as one lost before the
+reply). Replies are matched by correlation id: one that comes after its call
+timed out is dropped.
+
+Clients are created lazily on first use in a thread, so never before gunicorn
+forks; one inherited across a fork is dropped, not used. Before a call the
+connection is checked without blocking (a poll of its socket); a dead one
+(broker restarted, `rabbitmqctl close_connection`) is replaced. A call whose
+request could not be published is retried once on a fresh connection. A call
+whose reply was lost after the request went out is retried only when
+`idempotent` (GET), since the service may already have acted on it.
 
 Routes use `call(service, method, *args, **kwargs)`: it adds `caller=` (the
 authenticated caller) and the request id, times the call, and turns transport
@@ -19,38 +38,52 @@ failures into API errors (503/504). Domain errors from the service pass through
 unchanged (the app maps them to their status); other remote errors become 502.
 
 Anything with the same methods as `RpcPool` (call, ping, broker_ok, close) can
-be given to `create_app(rpc=...)`; the unit tests give a fake.
+be given to `create_app(rpc=...)`; the unit tests give a fake. `RpcPool` itself
+takes a `client_factory(amqp_uri)` (tests/unit/test_gateway_rpc.py gives a fake).
 """
 import logging
 import os
+import select
 import socket
 import sys
 import threading
 import time
+import uuid
 import weakref
 
+import amqp
 import amqp.exceptions
 import kombu
 import kombu.exceptions
+import kombu.serialization
 from flask import current_app, g, request
-from nameko.exceptions import RpcTimeout, UnknownService
-from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.constants import HEADER_PREFIX, PERSISTENT
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService, deserialize
 
+import services.common.errors  # noqa: F401 - registers the domain errors for deserialize
 from gateway import metrics
 from gateway.errors import ServiceUnavailable, UpstreamTimeout
 from services.common import config
 
 log = logging.getLogger("wushe.gateway.rpc")
 
-# nameko makes a kombu.Connection for every call it publishes, and for an amqp://
-# URI each one first tries `import librabbitmq`: not installed, so a failed import
-# (a walk of sys.path, ~0.1 ms) per call. A None entry makes that import fail at
-# once; kombu then takes py-amqp, as it does now.
+# kombu.Connection (broker_ok, a client's first connect) tries `import librabbitmq`
+# for an amqp:// URI: not installed, so a failed import (a walk of sys.path). A None
+# entry makes that import fail at once; kombu then takes py-amqp, as it does now.
 sys.modules.setdefault("librabbitmq", None)
 
-# What a broken broker connection raises somewhere in kombu/amqp/nameko.
-# (socket.timeout is an OSError too; nameko turns its own reply timeout into RpcTimeout.)
-CONNECTION_ERRORS = (OSError, amqp.exceptions.ConnectionError, kombu.exceptions.OperationalError)
+RPC_EXCHANGE = "nameko-rpc"  # nameko.rpc.get_rpc_exchange without `rpc_exchange` set
+REPLY_QUEUE = "rpc.reply-gateway-{}"
+CALL_ID = "gateway.call.{}"  # the gateway's entry in the call id stack, as nameko's "service.method.id"
+ACCEPT = {"application/json"}
+CONNECT_TIMEOUT = 5.0
+CLOSE_TIMEOUT = 1.0
+
+# What a broken broker connection raises somewhere in kombu/amqp. (socket.timeout
+# is an OSError too; the client turns its own reply timeout into RpcTimeout.) A
+# channel error closes the channel, so the client is as unusable as on a lost link.
+CONNECTION_ERRORS = (OSError, amqp.exceptions.ConnectionError, amqp.exceptions.ChannelError,
+                     kombu.exceptions.OperationalError)
 
 
 class BrokerUnavailable(Exception):
@@ -62,100 +95,226 @@ class ReplyLost(Exception):
 
 
 def _is_connection_error(exc):
-    if isinstance(exc, CONNECTION_ERRORS):
-        return True
-    # nameko's ConsumeEvent.wait: "This consumer has been disconnected/stopped, and
-    # can no longer be used".
-    return isinstance(exc, RuntimeError) and "can no longer be used" in str(exc)
+    return isinstance(exc, CONNECTION_ERRORS)
 
 
-class _Proxy:
-    """One started ClusterRpcProxy, its context dict, and the process it belongs to."""
+class _Reply:
+    """One call under way: filled in by the client's callbacks, read by `result()`."""
 
-    def __init__(self, factory, nameko_config, timeout):
-        self.context = {}
+    __slots__ = ("client", "correlation_id", "service", "timeout", "deadline", "done",
+                 "body", "unroutable", "failure")
+
+    def __init__(self, client, correlation_id, service, timeout):
+        self.client = client
+        self.correlation_id = correlation_id
+        self.service = service
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.done = False
+        self.body = self.failure = None
+        self.unroutable = False
+
+    def result(self):
+        """The service's answer; its error rebuilt; UnknownService, RpcTimeout, or a
+        connection error (OSError, amqp's) when the link broke while waiting."""
+        self.client.wait(self)
+        if self.unroutable:
+            raise UnknownService(self.service)
+        if self.failure is not None:
+            raise self.failure
+        error = self.body.get("error")
+        if error:
+            raise deserialize(error)
+        return self.body["result"]
+
+
+class AmqpRpcClient:
+    """One thread's link to the services: a connection, a channel, a reply queue.
+
+    Not thread-safe: one per thread (RpcPool)."""
+
+    def __init__(self, amqp_uri, exchange=RPC_EXCHANGE, connect_timeout=CONNECT_TIMEOUT):
         self.pid = os.getpid()
-        self.runner = factory(nameko_config, context_data=self.context, timeout=timeout)
-        self.cluster = self.runner.start()
+        self.exchange = exchange
+        self.broken = False
+        self._pending = {}  # correlation id -> _Reply
+        self._kombu = kombu.Connection(amqp_uri, connect_timeout=connect_timeout, heartbeat=0)
+        try:
+            self._kombu.ensure_connection(max_retries=0)  # one attempt, no sleeping
+            self._connection = self._kombu.connection  # the py-amqp connection
+            # py-amqp reads the socket before every publish when connection.blocked
+            # was negotiated (to take in a memory-alarm notice); alive() has just
+            # read whatever was there, so that second look per call is skipped.
+            # Notices still arrive and are handled by any read.
+            properties = self._connection.client_properties
+            properties["capabilities"] = {**properties.get("capabilities", {}),
+                                          "connection.blocked": False}
+            channel = self._channel = self._connection.channel()
+            # Declared as nameko declares it, in case no service has yet.
+            channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
+            self.routing_key = str(uuid.uuid4())
+            queue = REPLY_QUEUE.format(self.routing_key)
+            # Exclusive: gone with the connection, so a reconnect never reads old replies.
+            channel.queue_declare(queue, durable=False, exclusive=True, auto_delete=True)
+            channel.queue_bind(queue, exchange, self.routing_key)
+            channel.basic_consume(queue, callback=self._on_reply, no_ack=True)
+            channel.events["basic_return"].add(self._on_return)
+            self._poll = select.poll()
+            self._poll.register(self._connection.sock.fileno(),
+                                select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP)
+        except BaseException:
+            self.close()
+            raise
+
+    # ---- callbacks, run inside a read of the connection ----
+
+    def _on_reply(self, message):
+        reply = self._pending.pop(message.properties.get("correlation_id"), None)
+        if reply is None:
+            log.debug("dropped a reply nobody waits for (its call timed out)")
+            return
+        try:
+            reply.body = kombu.serialization.loads(
+                message.body, message.properties.get("content_type"),
+                message.properties.get("content_encoding"), accept=ACCEPT)
+        except Exception as exc:  # noqa: BLE001 - the caller sees it as a remote fault
+            reply.failure = RemoteError(type(exc).__name__, f"undecodable reply: {exc}")
+        reply.done = True
+
+    def _on_return(self, exc, exchange, routing_key, message):
+        reply = self._pending.pop(message.properties.get("correlation_id"), None)
+        if reply is not None:  # no queue is bound to `service.*`: no such service
+            reply.unroutable = True
+            reply.done = True
+
+    # ---- calls ----
+
+    def call_async(self, service, method, args, kwargs, context, timeout):
+        """Publish service.method(*args, **kwargs); returns the _Reply to wait on."""
+        if self.broken:
+            raise amqp.exceptions.RecoverableConnectionError("connection lost")
+        correlation_id = str(uuid.uuid4())
+        headers = {f"{HEADER_PREFIX}.{key}": value for key, value in context.items()
+                   if value is not None}
+        headers[f"{HEADER_PREFIX}.call_id_stack"] = [CALL_ID.format(correlation_id)]
+        content_type, encoding, body = kombu.serialization.dumps(
+            {"args": list(args), "kwargs": kwargs}, serializer="json")
+        if isinstance(body, str):
+            body = body.encode(encoding)
+        message = amqp.Message(
+            body, content_type=content_type, content_encoding=encoding,
+            application_headers=headers, delivery_mode=PERSISTENT, priority=0,
+            correlation_id=correlation_id, reply_to=self.routing_key)
+        reply = self._pending[correlation_id] = _Reply(self, correlation_id, service, timeout)
+        try:
+            self._channel.basic_publish(message, exchange=self.exchange,
+                                        routing_key=f"{service}.{method}", mandatory=True)
+        except BaseException:
+            self._pending.pop(correlation_id, None)
+            self.broken = True
+            raise
+        return reply
+
+    def wait(self, reply):
+        """Read the connection until `reply` is answered or its deadline passes."""
+        read = self._connection.blocking_read
+        while not reply.done:
+            if self.broken:
+                raise amqp.exceptions.RecoverableConnectionError("connection lost")
+            remaining = reply.deadline - time.monotonic()
+            if remaining <= 0:
+                # Forgotten: its reply, if it ever comes, is dropped by _on_reply.
+                self._pending.pop(reply.correlation_id, None)
+                raise RpcTimeout(reply.timeout)
+            try:
+                read(remaining)  # one frame; the callbacks fill in whichever reply it ends
+            except socket.timeout:
+                continue
+            except BaseException:
+                self.broken = True
+                raise
 
     def alive(self):
-        """False when the reply connection is known to be gone. Never blocks."""
-        try:
-            consumer = self.runner._reply_listener.queue_consumer
-            if consumer.stopped or consumer.consumer is None:
-                return False
-            connection = consumer.consumer.connection
-            if not connection.connected:
-                return False
-            # A non-blocking read: a broker that closed the connection (restart,
-            # `rabbitmqctl close_connection`) shows up here as an error.
-            connection.drain_events(timeout=0)
-        except socket.timeout:
-            return True  # nothing to read: the usual, healthy case
-        except Exception:  # noqa: BLE001 - any failure means: make a new one
+        """False when the connection is known to be gone. Never blocks."""
+        if self.broken or not self._connection.connected:
             return False
-        return True
-
-    def stop(self):
         try:
-            self.runner.stop()
+            # Usually nothing to read: one poll, the socket's mode untouched.
+            if not self._poll.poll(0) and not self._connection.transport._read_buffer:
+                return True
+            # Late replies (dropped), or the broker's connection.close / EOF (raises).
+            while True:
+                self._connection.blocking_read(0)
+        except socket.timeout:
+            return True  # read all there was: healthy
+        except Exception:  # noqa: BLE001 - any failure means: make a new one
+            self.broken = True
+            return False
+
+    def close(self):
+        graceful, self.broken = not self.broken, True
+        connection = getattr(self, "_connection", None)
+        try:
+            if graceful and connection is not None and connection.connected:
+                # py-amqp waits for close-ok without a timeout: a stalled broker
+                # must not hold up a worker's exit.
+                connection.sock.settimeout(CLOSE_TIMEOUT)
+                connection.close()
         except Exception:  # noqa: BLE001 - closing a dead connection may fail; fine
             pass
+        finally:
+            try:
+                self._kombu.collect()  # drops the socket, no handshake
+            except Exception:  # noqa: BLE001
+                pass
 
 
 class RpcPool:
-    """Per-thread nameko cluster proxies, created lazily after fork."""
+    """Per-thread RPC clients, created lazily after fork."""
 
-    def __init__(self, amqp_uri=None, timeout=None, proxy_factory=ClusterRpcProxy):
+    def __init__(self, amqp_uri=None, timeout=None, client_factory=AmqpRpcClient):
         self.amqp_uri = amqp_uri or config.amqp_uri()
         self.timeout = timeout if timeout is not None else config.rpc_timeout()
-        self.proxy_factory = proxy_factory
+        self.client_factory = client_factory
         self._local = threading.local()
         self._all = weakref.WeakSet()
         self._lock = threading.Lock()
 
-    @property
-    def nameko_config(self):
-        return {"AMQP_URI": self.amqp_uri, "serializer": "json"}
+    # ---- per-thread clients ----
 
-    # ---- per-thread proxies ----
-
-    def _proxies(self):
+    def _client(self):
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             # First use in this thread, or a thread that survived a fork: the
             # parent's sockets are not ours to use or to close.
             local.pid = os.getpid()
-            local.proxies = {}
-        return local.proxies
-
-    def _proxy(self, timeout):
-        proxies = self._proxies()
-        proxy = proxies.get(timeout)
-        if proxy is not None and not proxy.alive():
+            local.client = None
+        client = local.client
+        if client is not None and not client.alive():
             log.info("RPC connection lost; reconnecting")
-            self._discard(timeout)
-            proxy = None
-        if proxy is None:
-            proxy = self._new(timeout)
-        return proxy
+            self._discard()
+            client = None
+        if client is None:
+            client = self._new()
+        return client
 
-    def _new(self, timeout):
+    def _new(self):
         try:
-            proxy = _Proxy(self.proxy_factory, self.nameko_config, timeout)
+            client = self.client_factory(self.amqp_uri)
         except Exception as exc:
             if _is_connection_error(exc):
                 raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
             raise
-        self._proxies()[timeout] = proxy
+        client.pid = os.getpid()
+        self._local.client = client
         with self._lock:
-            self._all.add(proxy)
-        return proxy
+            self._all.add(client)
+        return client
 
-    def _discard(self, timeout):
-        proxy = self._proxies().pop(timeout, None)
-        if proxy is not None:
-            proxy.stop()
+    def _discard(self):
+        client, self._local.client = self._local.client, None
+        if client is not None:
+            client.close()
 
     # ---- the interface the app uses ----
 
@@ -165,17 +324,16 @@ class RpcPool:
         timeout = self.timeout if timeout is None else timeout
         kwargs = kwargs or {}
         for attempt in (1, 2):
-            proxy = self._proxy(timeout)
-            proxy.context.clear()
-            proxy.context.update(context or {})
+            client = self._client()
+            context = dict(context or {})
             # Services refuse a request taken up after this (services.common.service.rpc).
-            proxy.context["deadline"] = time.time() + timeout
+            context["deadline"] = time.time() + timeout
             try:
-                reply = getattr(getattr(proxy.cluster, service), method).call_async(*args, **kwargs)
+                reply = client.call_async(service, method, args, kwargs, context, timeout)
             except Exception as exc:
                 if not _is_connection_error(exc):
                     raise
-                self._discard(timeout)
+                self._discard()
                 if attempt == 2:
                     raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
                 log.warning("RPC publish failed (%s); retrying on a new connection", exc)
@@ -185,7 +343,7 @@ class RpcPool:
             except Exception as exc:
                 if not _is_connection_error(exc):
                     raise
-                self._discard(timeout)
+                self._discard()
                 if attempt == 2 or not idempotent:
                     raise ReplyLost(f"{type(exc).__name__}: {exc}") from exc
                 log.warning("RPC reply lost (%s); retrying on a new connection", exc)
@@ -193,20 +351,18 @@ class RpcPool:
 
     def ping(self, services, timeout=2.0, context=None):
         """{service: {"status": "ok"|"timeout"|"unavailable"|"error", ...}}; the pings
-        go out together (call_async), so the whole check takes about `timeout` at most."""
+        go out together, so the whole check takes about `timeout` at most."""
         results, pending = {}, {}
         try:
-            proxy = self._proxy(timeout)
+            client = self._client()
         except BrokerUnavailable as exc:
             return {s: {"status": "error", "error": f"broker unreachable: {exc}"} for s in services}
-        proxy.context.clear()
-        proxy.context.update(context or {})
+        context = dict(context or {})
         for service in services:
             started = time.perf_counter()
             try:
-                pending[service] = (getattr(proxy.cluster, service).ping.call_async(), started)
-            except UnknownService:
-                results[service] = {"status": "unavailable", "error": "no instance is running"}
+                pending[service] = (client.call_async(service, "ping", (), {}, context, timeout),
+                                    started)
             except Exception as exc:  # noqa: BLE001 - report it, whatever it is
                 results[service] = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
         for service, (reply, started) in pending.items():
@@ -214,12 +370,14 @@ class RpcPool:
                 reply.result()
                 results[service] = {"status": "ok",
                                     "ms": round((time.perf_counter() - started) * 1000, 1)}
+            except UnknownService:
+                results[service] = {"status": "unavailable", "error": "no instance is running"}
             except RpcTimeout:
                 results[service] = {"status": "timeout", "error": f"no answer within {timeout} s"}
             except Exception as exc:  # noqa: BLE001
                 results[service] = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
         if any(r["status"] == "error" for r in results.values()):
-            self._discard(timeout)
+            self._discard()
         return results
 
     def broker_ok(self, timeout=2.0):
@@ -232,11 +390,11 @@ class RpcPool:
             return False, f"{type(exc).__name__}: {exc}"
 
     def close(self):
-        """Stop this process's proxies (gunicorn worker exit)."""
+        """Close this process's clients (gunicorn worker exit)."""
         with self._lock:
-            proxies = [p for p in self._all if p.pid == os.getpid()]
-        for proxy in proxies:
-            proxy.stop()
+            clients = [c for c in self._all if c.pid == os.getpid()]
+        for client in clients:
+            client.close()
 
 
 # ---- what routes use ----
