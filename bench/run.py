@@ -11,7 +11,7 @@ them) and prints, from one run:
      (marker insert + update) on the same broker and server; latency,
      throughput, their ratios, Mongo round trips, CPU and bytes per change,
      memory after two runs, and throughput with two registry replicas;
-  2. bench/gateway.py when it exists (its own table); else gateway
+  2. bench/gateway_throughput.py (its own table): gateway
      requests/s (GET a station over HTTP) beside raw RPC calls (get_station)
      from the same number of threads, and the ratio;
   3. the division import (Anhui; the whole country when ../shared is there);
@@ -20,10 +20,10 @@ Then it runs each service's bench/<service>.py, and bench/contracts.py (what
 checking an event against its contract costs).
 """
 import argparse
+import subprocess
 import os
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,13 +31,11 @@ sys.path.insert(0, ROOT)
 
 import services  # noqa: E402,F401  (first: quiets eventlet's import banner)
 import pymongo  # noqa: E402
-import requests  # noqa: E402
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from bench import eventpath  # noqa: E402
 from services.registry.commands import import_divisions  # noqa: E402
 from services.common import localmongo  # noqa: E402
-from tests.fixtures import PROVINCE_ADMIN, UnitPool, division_files  # noqa: E402
+from tests.fixtures import UnitPool, division_files  # noqa: E402
 from tests.harness import Platform, new_vhost, rabbitmqctl  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data", "divisions")
@@ -49,75 +47,6 @@ def table(title, rows):
     for name, value in rows:
         print(f"  {name.ljust(width)}  {value}")
 
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
-
-
-# ---- 2. gateway vs raw RPC -------------------------------------------------
-
-def hammer(worker, threads, seconds):
-    counts = [0] * threads
-    deadline = time.perf_counter() + seconds
-
-    def run(i):
-        call = worker()
-        while time.perf_counter() < deadline:
-            call()
-            counts[i] += 1
-
-    pool = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    return sum(counts) / seconds
-
-
-def gateway_vs_rpc(platform, station_id, threads, seconds):
-    from gateway.auth import issue_token
-
-    token = issue_token("province_admin", "34", sub="bench")
-    url = f"{platform.gateway.base_url}/api/v1/stations/{station_id}"
-
-    def http_worker():
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {token}"
-
-        def call():
-            response = session.get(url, timeout=30)
-            assert response.status_code == 200, response.text
-        return call
-
-    proxies = []
-
-    def rpc_worker():
-        proxy = ClusterRpcProxy({"AMQP_URI": platform.amqp_uri})
-        cluster = proxy.start()
-        proxies.append(proxy)
-        return lambda: cluster.registry.get_station(station_id, caller=PROVINCE_ADMIN)
-
-    http = hammer(http_worker, threads, seconds)
-    raw = hammer(rpc_worker, threads, seconds)
-    for proxy in proxies:
-        proxy.stop()
-    return http, raw
-
-
-def gateway_section(platform, threads, seconds):
-    with platform.rpc() as cluster:
-        station = cluster.registry.list_stations({"region": "34", "per_page": 1},
-                                                 caller=PROVINCE_ADMIN)["items"][0]
-    http, raw = gateway_vs_rpc(platform, station["id"], threads, seconds)
-    table(f"2. reads from {threads} threads: gateway over HTTP vs raw RPC", [
-        ("gateway GET /api/v1/stations/{id}", f"{http:.0f} req/s"),
-        ("raw RPC registry.get_station", f"{raw:.0f} calls/s"),
-        ("ratio (gateway / raw)", f"{http / raw:.2f}"),
-    ])
-
-
-# ---- 4. memory -------------------------------------------------------------
 
 def rss_kib(pid):
     try:
@@ -181,15 +110,10 @@ def main():
         if args.event_path:
             return
 
-        gateway_bench = os.path.join(ROOT, "bench", "gateway.py")
-        if os.path.exists(gateway_bench):
-            import subprocess
-
-            sys.stdout.flush()
-            subprocess.run([sys.executable, gateway_bench] + (["--quick"] if args.quick else []),
-                           check=False)
-        else:
-            gateway_section(platform, threads, seconds)
+        # The gateway against raw RPC, with its own platform and table.
+        sys.stdout.flush()
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gateway_throughput.py")]
+                       + (["--quick"] if args.quick else []), check=False)
         rows = [("Anhui (20,155 rows) first / again", f"{anhui_first:.1f} s / {anhui_again:.1f} s")]
         if os.path.isdir(SHARED):
             files = [os.path.join(SHARED, f) for f in sorted(os.listdir(SHARED)) if f.endswith(".csv")]

@@ -1,6 +1,6 @@
 """The gateway beside raw RPC: GET a station over HTTP vs registry.get_station.
 
-    python bench/gateway.py [--quick] [--profile] [--threads 8] [--rounds 3]
+    python bench/gateway_throughput.py [--quick] [--profile] [--threads 8] [--rounds 3]
                             [--workers 2] [--gateway-threads 4] [--worker-class gthread]
 
 Starts its own platform (a Mongo-wire server on disk in a temp dir, a fresh
