@@ -24,6 +24,9 @@ access_log = logging.getLogger("wushe.gateway.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 READINESS_TIMEOUT = 2.0
+# Longest URL (path and query string) read: longer is a JSON 414 (documented on every
+# operation). Below gunicorn's own request-line limit, which answers in HTML.
+MAX_URL_LENGTH = 4000
 
 
 def gateway_services():
@@ -76,6 +79,10 @@ def _register_request_hooks(app):
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.correlation_token = logs.correlation_id.set(g.request_id)
+        url = request.environ.get("RAW_URI") or request.full_path
+        if len(url) > MAX_URL_LENGTH:
+            return errors.error_response(414, "uri_too_long", f"the URL is {len(url)} "
+                                         f"characters long; at most {MAX_URL_LENGTH} are read")
 
     @app.after_request
     def _finish(response):

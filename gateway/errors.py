@@ -21,7 +21,7 @@ log = logging.getLogger("wushe.gateway")
 # Error codes for the HTTP statuses werkzeug raises (routing, body size, ...).
 HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large",
+    405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large", 414: "uri_too_long",
     415: "unsupported_media_type", 429: "too_many_requests", 500: "internal_error",
     501: "not_implemented", 502: "upstream_error", 503: "service_unavailable",
     504: "upstream_timeout",

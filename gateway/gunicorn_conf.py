@@ -27,6 +27,9 @@ threads = int(_wushe_config.env("GATEWAY_THREADS", "4"))
 timeout = int(_wushe_config.env("GATEWAY_TIMEOUT", str(int(_wushe_config.rpc_timeout()) + 30)))
 graceful_timeout = int(_wushe_config.env("GATEWAY_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
+# gunicorn's own refusal of a long request line is an HTML page; up to its
+# maximum, the app's JSON 414 (over 4,000 characters, gateway/app.py) answers.
+limit_request_line = 8190
 preload_app = False
 proc_name = "wushe-gateway"
 # No control socket: several gunicorns on one machine would share its default path.

@@ -145,8 +145,11 @@ class Platform:
         multiproc = os.path.join(self.workdir, f"prom-{port}")
         os.makedirs(multiproc, exist_ok=True)
         proc = Process("gateway", [sys.executable, "-m", "services.cli", "serve", "gateway"],
+                       # Strict: an answer that drifts from its documented schema is a 500
+                       # naming the field (gateway/api.py), so every test checks the document.
                        self.env(GATEWAY_BIND=f"127.0.0.1:{port}", GATEWAY_SERVICES=services,
-                                PROMETHEUS_MULTIPROC_DIR=multiproc, **extra_env),
+                                PROMETHEUS_MULTIPROC_DIR=multiproc,
+                                **{"GATEWAY_STRICT_ANSWERS": "1", **extra_env}),
                        os.path.join(self.workdir, f"gateway-{port}.log"), port)
         self.processes.append(proc)
         proc.wait_ready()

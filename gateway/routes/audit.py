@@ -17,10 +17,15 @@ from services.common.audit import AuditEntrySchema, AuditQuerySchema
 
 bp = Blueprint("audit", __name__)
 READERS = (PROVINCE_ADMIN, AUDITOR)
-SERVICE_PARAM = {"service": {"type": "string", "pattern": r"^[a-z][a-z_]*$",
+SERVICE_PARAM = {"service": {"type": "string", "enum": list(catalog.names()),
                              "description": "The service whose trail is read (registry, "
                                             "volunteer, ...)."}}
 EXPORT_PAGES, EXPORT_PAGE_SIZE = 40, 500   # at most 20,000 rows, as every export
+
+
+class AuditAnswerSchema(AuditEntrySchema):
+    """An entry as /audit/{service} answers it: the accounts service's refusals say why."""
+    message = fields.String(allow_none=True, metadata={"description": "Why a request was refused."})
 
 
 class AuditExportQuerySchema(AuditQuerySchema):
@@ -49,7 +54,7 @@ def _row(entry):
 
 
 @bp.get("/audit/<service>")
-@endpoint(roles=READERS, query=AuditQuerySchema, response=page_of(AuditEntrySchema),
+@endpoint(roles=READERS, query=AuditQuerySchema, response=page_of(AuditAnswerSchema),
           path_params=SERVICE_PARAM, tags=("audit",),
           summary="Read a service's audit trail (newest first)",
           description="Every change (who, role, region, when, from which address, the request "

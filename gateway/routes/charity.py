@@ -36,8 +36,12 @@ MONEY = ("A money command: send an `Idempotency-Key` header (1-200 printable cha
          "`Idempotency-Key`; a key refused for lack of money (409 `insufficient_funds`, naming "
          "`details.available_fen`) stays refused: a new attempt needs a new key. Keys are kept "
          "7 days, per caller.")
-IDEMPOTENCY_HEADER = {"Idempotency-Key": "Required: 1-200 printable characters; sent again "
-                                         "with the same body, returns the first answer."}
+IDEMPOTENCY_KEY = {"type": "string", "minLength": 1, "maxLength": 200,
+                   "pattern": r"^[!-~]([ -~]*[!-~])?$"}  # printable, not blank at either end
+IDEMPOTENCY_HEADER = {"Idempotency-Key": {
+    "required": True, "schema": IDEMPOTENCY_KEY,
+    "description": "1-200 printable characters; sent again with the same body, returns the "
+                   "first answer."}}
 FILE_DOWNLOAD = {"text/csv": {"type": "string"},
                  exports.XLSX_TYPE: {"type": "string", "format": "binary"}}
 EXPORT = ("`format=csv` (UTF-8 with BOM, opens in Excel) or `format=xlsx`; answered as a file "

@@ -16,7 +16,7 @@ from gateway.auth import ALL_ROLES, OFFICERS, STATION_WORKERS
 from gateway.errors import BadRequest
 from gateway.rpc import call
 from services.registry.schemas import (
-    DIVISION_CODE, MAX_SHEET_FILES, ChecklistSchema, ChecklistUpdateSchema,
+    DIVISION_CODE, MAX_SHEET_FILES, ChecklistUpdateSchema, ChecklistViewSchema,
     CoverageExportQuerySchema, CoverageQuerySchema, CoverageSchema, DivisionQuerySchema,
     DivisionSchema, RegionExportQuerySchema, RegionQuerySchema, RoomCreateSchema, RoomSchema,
     SheetTemplateQuerySchema, StaffCreateSchema, StaffingGapSchema, StaffingSchema, StaffSchema,
@@ -78,7 +78,7 @@ def transition_station(station_id, body):
 # ---- 六有 checklist ----
 
 @bp.get("/stations/<station_id>/checklist")
-@endpoint(roles=ALL_ROLES, response=ChecklistSchema, errors=(404,),
+@endpoint(roles=ALL_ROLES, response=ChecklistViewSchema, errors=(404,),
           summary="A station's 六有 checklist")
 def get_checklist(station_id):
     # Without staff: this answer shows no one's personal data, so none is audited.
@@ -86,7 +86,7 @@ def get_checklist(station_id):
 
 
 @bp.patch("/stations/<station_id>/checklist")
-@endpoint(roles=STATION_WORKERS, body=ChecklistUpdateSchema, response=ChecklistSchema,
+@endpoint(roles=STATION_WORKERS, body=ChecklistUpdateSchema, response=ChecklistViewSchema,
           errors=(404, 409), summary="Attest some of the six 六有 items")
 def update_checklist(station_id, body):
     result = call(SERVICE, "update_checklist", station_id, body)
@@ -161,7 +161,7 @@ def get_division(code):
 
 @bp.get("/divisions")
 @endpoint(roles=ALL_ROLES, query=DivisionQuerySchema, response=page_of(DivisionSchema),
-          summary="The divisions under a parent (provinces without one)")
+          errors=(404,), summary="The divisions under a parent (provinces without one)")
 def list_divisions(query):
     return call(SERVICE, "list_divisions", query)
 
@@ -184,11 +184,12 @@ def staffing_gaps(query):
 
 # ---- station sheets: import, template, exports (docs/station-sheets.md) ----
 
-SHEET_BODY = {
-    "text/csv": {"type": "string"},
-    exports.XLSX_TYPE: {"type": "string", "format": "binary"},
-    "multipart/form-data": {"type": "object", "properties": {"file": {
-        "type": "array", "items": {"type": "string", "format": "binary"},
+SHEET_BODY = {  # an empty body is refused (400): minLength 1
+    "text/csv": {"type": "string", "minLength": 1},
+    exports.XLSX_TYPE: {"type": "string", "format": "binary", "minLength": 1},
+    "multipart/form-data": {"type": "object", "required": ["file"], "properties": {"file": {
+        "type": "array", "minItems": 1, "maxItems": MAX_SHEET_FILES,
+        "items": {"type": "string", "format": "binary"},
         "description": "One or more files (any field names): workbooks or CSV files."}}},
 }
 FILE_DOWNLOAD = {"text/csv": {"type": "string"},

@@ -19,7 +19,7 @@ from gateway.auth import ALL_ROLES, OFFICERS, PROVINCE_ADMIN, STATION_WORKERS
 from gateway.rpc import call
 from services.supervision.schemas import (
     AssignmentPlanSchema, AssignmentRequestSchema, CalendarQuerySchema, CalendarSchema,
-    CampaignCreateSchema, CampaignQuerySchema, CampaignSchema, ChecklistPublishSchema,
+    MONTH_PATTERN, CampaignCreateSchema, CampaignQuerySchema, CampaignSchema, ChecklistPublishSchema,
     ChecklistQuerySchema, ChecklistVersionSchema, EscalationExportQuerySchema, EscalationQuerySchema,
     EscalationSchema, FindingCreateSchema, FindingSchema, GapExportQuerySchema, GapQuerySchema,
     GapSchema, InspectionCompleteSchema, InspectionCreateSchema, InspectionExportQuerySchema,
@@ -38,7 +38,7 @@ bp = Blueprint("supervision", __name__)
 SERVICE = "supervision"
 
 STATION_ID = {"type": "string", "pattern": r"^\d{9}-\d{2}$"}
-MONTH = {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"}
+MONTH = {"type": "string", "pattern": MONTH_PATTERN}
 FILE_DOWNLOAD = {"text/csv": {"type": "string"},
                  exports.XLSX_TYPE: {"type": "string", "format": "binary"}}
 EXPORT = ("`format=csv` (UTF-8 with BOM, opens in Excel) or `format=xlsx`; a file download. "
@@ -49,7 +49,7 @@ INSPECTORS = ("Officers of the station's region, or an inspector named on the in
 
 def _station_month(station_id, month):
     check_path("station_id", station_id, r"\d{9}-\d{2}", "must be a station id like 340102001-01")
-    check_path("month", month, r"\d{4}-(0[1-9]|1[0-2])", "must be a month YYYY-MM")
+    check_path("month", month, MONTH_PATTERN.strip("^$"), "must be a month YYYY-MM")
 
 
 def _download(method, query, basename):
@@ -132,7 +132,8 @@ def get_session(session_id):
 
 
 @bp.get("/supervision-gaps")
-@endpoint(roles=ALL_ROLES, query=GapQuerySchema, response=page_of(GapSchema), tags=("supervision",),
+@endpoint(roles=ALL_ROLES, query=GapQuerySchema, response=page_of(GapSchema, quarter={"type": "string"}),
+          tags=("supervision",),
           summary="Operating stations with no supervision session in a quarter (季督导)")
 def supervision_gaps(query):
     return call(SERVICE, "supervision_gaps", query)

@@ -43,9 +43,9 @@ EXPORT = ("`format=csv` (UTF-8 with BOM, opens in Excel) or `format=xlsx`; answe
 IDEMPOTENCY_HEADER = {"Idempotency-Key": "Any 1-200 printable characters; the same key sent "
                                          "again returns the first answer instead of recording "
                                          "twice."}
-SHEET_BODY = {
-    "text/csv": {"type": "string"},
-    exports.XLSX_TYPE: {"type": "string", "format": "binary"},
+SHEET_BODY = {  # an empty body is refused (400): minLength 1
+    "text/csv": {"type": "string", "minLength": 1},
+    exports.XLSX_TYPE: {"type": "string", "format": "binary", "minLength": 1},
     "multipart/form-data": {"type": "object", "required": ["file"],
                             "properties": {"file": {"type": "string", "format": "binary"}}},
 }

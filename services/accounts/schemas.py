@@ -59,7 +59,17 @@ class PasswordChangeSchema(Schema):
 
 # ---- account management ----
 
+def _role_region_openapi():
+    """role_fits_region for the OpenAPI document: one branch per role."""
+    return {"anyOf": [
+        {"properties": {"role": {"enum": [role]},
+                        "region": {"pattern": "^(" + "|".join(fr"\d{{{n}}}" for n in digits) + ")$"}}}
+        for role, digits in sorted(roles.REGION_DIGITS.items())]}
+
+
 class AccountCreateSchema(Schema):
+    OPENAPI = _role_region_openapi()
+
     login = fields.String(required=True, validate=LOGIN,
                           metadata={"description": "Unique, case-insensitive; kept in lower case."})
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=60))
@@ -75,6 +85,8 @@ class AccountCreateSchema(Schema):
 
 
 class AccountUpdateSchema(Schema):
+    OPENAPI = {"minProperties": 1}  # the not_empty rule, in the document
+
     display_name = fields.String(validate=validate.Length(min=1, max=60))
     role = fields.String(validate=ROLE)
     region = fields.String(validate=REGION)
@@ -176,3 +188,4 @@ class AccountAuditEntrySchema(Schema):
     request_id = fields.String(allow_none=True)
     records = fields.List(fields.Dict(keys=fields.String(), values=fields.String(allow_none=True)))
     regions = fields.List(fields.String())
+    message = fields.String(allow_none=True, metadata={"description": "Why a request was refused."})

@@ -37,6 +37,10 @@ def free_text(max, min=1, lines=False):
             raise ValidationError("must not contain control characters")
         if min and not (value or "").strip():
             raise ValidationError("must not be blank")
+    # The same rule for the OpenAPI document (gateway/openapi.py).
+    allowed = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]" if lines else r"[^\x00-\x1f\x7f]"
+    visible = r"[^\s\x00-\x1f\x7f\x85]"  # \x85: a space to str.strip, not to \s
+    check.openapi = {"pattern": f"^{allowed}*{visible}{allowed}*$" if min else f"^{allowed}*$"}
     return [validate.Length(min=min, max=max), check]
 
 
@@ -45,10 +49,18 @@ def in_years(value):
         raise ValidationError("must lie in the years 2000-2100")
 
 
+in_years.openapi = {"pattern": r"^(20\d{2}|2100)-"}  # for the OpenAPI document
+
+
 def credit_code(value):
     problem = rules.credit_code_problem(value)
     if problem:
         raise ValidationError(problem)
+
+
+# The check character is beyond a pattern: the format names the rule (GB 32100-2015).
+# (tests/contracts/test_schemathesis.py generates valid ones for it).
+credit_code.openapi = {"format": "unified-social-credit-code"}
 
 
 def fen(minimum=1, metadata=None, **kwargs):
@@ -62,6 +74,9 @@ def quantity(value):
         raise ValidationError("must be more than 0 and at most 1,000,000,000")
     if value != value.quantize(decimal.Decimal("0.001")):
         raise ValidationError("at most 3 decimals")
+
+
+quantity.openapi = {"minimum": 0, "exclusiveMinimum": True, "maximum": 10 ** 9}  # 3 decimals: in words
 
 
 def text(max, **kwargs):
@@ -246,10 +261,11 @@ def _month(value, field, end):
 
 class PeriodQuerySchema(Schema):
     """Whole months; by default this year so far."""
-    period_from = fields.String(data_key="from", load_default=None, allow_none=True,
-                                metadata={"example": "2026-01"})
-    period_to = fields.String(data_key="to", load_default=None, allow_none=True,
-                              metadata={"example": "2026-12"})
+    # The patterns document _month (a month's last day, also taken for `to`, is left out).
+    period_from = fields.String(data_key="from", load_default=None, allow_none=True, metadata={
+        "example": "2026-01", "pattern": r"^(20\d{2}|2100)-(0[1-9]|1[0-2])(-01)?$"})
+    period_to = fields.String(data_key="to", load_default=None, allow_none=True, metadata={
+        "example": "2026-12", "pattern": r"^(20\d{2}|2100)-(0[1-9]|1[0-2])$"})
 
     @post_load
     def months(self, data, **kwargs):

@@ -59,6 +59,8 @@ class StationCreateSchema(Schema):
 
 
 class StationUpdateSchema(Schema):
+    OPENAPI = {"minProperties": 1}  # the not_empty rule, in the document
+
     name = fields.String(validate=validate.Length(min=2, max=120))
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
     population_served = fields.Integer(validate=validate.Range(min=0, max=5_000_000))
@@ -94,6 +96,8 @@ class ChecklistSchema(Schema):
 
 class ChecklistUpdateSchema(ChecklistSchema):
     """Any subset of the six items of the 六有 standard."""
+    OPENAPI = {"minProperties": 1}  # the not_empty rule, in the document
+
 
     @validates_schema
     def not_empty(self, data, **kwargs):
@@ -110,6 +114,8 @@ class StaffCreateSchema(Schema):
 
 
 class StaffUpdateSchema(Schema):
+    OPENAPI = {"minProperties": 1}  # the not_empty rule, in the document
+
     role = fields.String(validate=validate.OneOf(STAFF_ROLES))
     name = fields.String(validate=validate.Length(min=2, max=60))
     phone = fields.String(allow_none=True, validate=PHONE)
@@ -166,6 +172,20 @@ class HistoryEntrySchema(Schema):
     note = fields.String(allow_none=True)
 
 
+class ChecklistItemViewSchema(ChecklistItemSchema):
+    attested_on = fields.Date(allow_none=True, metadata={"description": "null until attested."})
+
+
+class ChecklistViewSchema(Schema):
+    """A station's 六有 checklist as answered: every item, attested or not."""
+    premises = fields.Nested(ChecklistItemViewSchema, metadata={"description": "有场所"})
+    equipment = fields.Nested(ChecklistItemViewSchema, metadata={"description": "有设备"})
+    staff = fields.Nested(ChecklistItemViewSchema, metadata={"description": "有人员"})
+    rules = fields.Nested(ChecklistItemViewSchema, metadata={"description": "有制度"})
+    funding = fields.Nested(ChecklistItemViewSchema, metadata={"description": "有经费"})
+    services = fields.Nested(ChecklistItemViewSchema, metadata={"description": "有服务"})
+
+
 class StaffSchema(StaffCreateSchema):
     id = fields.String()
     phone = fields.String(allow_none=True, metadata={"description": "Masked unless the caller's role needs it."})
@@ -179,6 +199,8 @@ class StaffingSchema(Schema):
     required = fields.Dict(keys=fields.String(), values=fields.Integer())
     have = fields.Dict(keys=fields.String(), values=fields.Integer())
     missing = fields.Dict(keys=fields.String(), values=fields.Integer())
+    certification = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "Staff by certification level (none, junior, intermediate, senior)."})
     meets_rule = fields.Boolean(metadata={"description": "1+1+X: a head, a supervisor and X resident "
                                                          "workers, X = 2 above 20,000 people served, else 1."})
 
@@ -187,6 +209,9 @@ class StationSchema(Schema):
     id = fields.String()
     division_code = fields.String()
     division_name = fields.String()
+    division_kind = fields.String(allow_none=True, validate=validate.OneOf(KINDS))
+    region_names = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True),
+                               metadata={"description": "{province, city, county}: their names."})
     county = fields.String()
     city = fields.String()
     province = fields.String()
@@ -199,13 +224,15 @@ class StationSchema(Schema):
     opened_on = fields.Date(allow_none=True)
     history = fields.List(fields.Nested(HistoryEntrySchema))
     allowed_transitions = fields.List(fields.String())
-    checklist = fields.Dict(keys=fields.String(), values=fields.Nested(ChecklistItemSchema))
+    checklist = fields.Dict(keys=fields.String(), values=fields.Nested(ChecklistItemViewSchema))
     staff = fields.List(fields.Nested(StaffSchema))
     staffing = fields.Nested(StaffingSchema)
     rooms = fields.List(fields.Nested(RoomSchema))
     version = fields.Integer()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+    created_by = fields.String(allow_none=True, metadata={"description": "role:sub of who did it."})
+    updated_by = fields.String(allow_none=True)
 
 
 class DivisionSchema(Schema):
@@ -214,7 +241,11 @@ class DivisionSchema(Schema):
     level = fields.String(validate=validate.OneOf(LEVELS))
     kind = fields.String(allow_none=True, validate=validate.OneOf(KINDS))
     parent = fields.String(allow_none=True)
-    units = fields.Integer(allow_none=True)
+    province = fields.String(allow_none=True, metadata={"description": "The codes it lies in."})
+    city = fields.String(allow_none=True)
+    county = fields.String(allow_none=True)
+    township = fields.String(allow_none=True, metadata={"description": "Villages only."})
+    units = fields.Integer(allow_none=True, metadata={"description": "Not for villages."})
     other_units = fields.Integer(allow_none=True)
 
 
@@ -230,6 +261,7 @@ class CoverageFiguresSchema(Schema):
 
 
 class CoverageSchema(CoverageFiguresSchema):
+    level = fields.String(validate=validate.OneOf(LEVELS))
     as_of = fields.Date()
     children = fields.List(fields.Nested(CoverageFiguresSchema))
 

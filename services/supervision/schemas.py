@@ -15,8 +15,10 @@ HOME_REGION = validate.Regexp(r"^(\d{4}|\d{6})$", error="must be a city (4) or c
 STATION_ID = validate.Regexp(r"^\d{9}-\d{2}$", error="must be a station id like 340102001-01")
 SLUG = validate.Regexp(r"^[a-z][a-z0-9_-]{1,40}$",
                        error="must be 2-41 lower-case letters, digits, - or _, starting with a letter")
-MONTH = validate.Regexp(rules.MONTH.pattern, error="must be a month YYYY-MM")
-QUARTER = validate.Regexp(rules.QUARTER.pattern, error="must be a quarter like 2026Q3")
+# rules.month_parts also holds the year to 2000-2100: the pattern says so too.
+MONTH_PATTERN = r"^(20\d{2}|2100)-(0[1-9]|1[0-2])$"
+MONTH = validate.Regexp(MONTH_PATTERN, error="must be a month YYYY-MM")
+QUARTER = validate.Regexp(r"^(20\d{2}|2100)Q[1-4]$", error="must be a quarter like 2026Q3")
 
 SUPERVISOR_KINDS = ("internal", "expert", "university", "industry_body")
 EXTERNAL_KINDS = ("expert", "university", "industry_body")
@@ -84,6 +86,8 @@ class SupervisorCreateSchema(Schema):
 
 
 class SupervisorUpdateSchema(Schema):
+    OPENAPI = {"minProperties": 1}  # the not_empty rule, in the document
+
     name = fields.String(validate=validate.Length(min=2, max=60))
     organisation = fields.String(validate=validate.Length(min=2, max=120))
     qualifications = fields.List(fields.String(validate=validate.Length(min=1, max=60)),
@@ -121,6 +125,10 @@ class SupervisorSchema(Schema):
     phone = fields.String(allow_none=True)
     account_sub = fields.String(allow_none=True)
     active = fields.Boolean()
+    internal = fields.Boolean(metadata={"description": "From the registry's station staff."})
+    division_code = fields.String(allow_none=True)
+    county = fields.String(allow_none=True)
+    province = fields.String(allow_none=True)
 
 
 # ---- sessions and the quarterly rule ----
@@ -164,6 +172,7 @@ class SessionQuerySchema(PageQuerySchema):
 
 class SessionSchema(SessionCreateSchema):
     id = fields.String()
+    supervisees = fields.Integer(metadata={"description": "Staff plus room workers supervised."})
     quarter = fields.String()
     division_code = fields.String()
     county = fields.String()
@@ -189,6 +198,7 @@ class SupervisedStationSchema(Schema):
     county_name = fields.String(allow_none=True)
     city = fields.String()
     city_name = fields.String(allow_none=True)
+    province = fields.String()
     status = fields.String()
     operator_name = fields.String(allow_none=True)
 
@@ -602,8 +612,8 @@ class CalendarEntrySchema(Schema):
     due_at = fields.DateTime()
     station_id = fields.String(allow_none=True)
     ref = fields.String(allow_none=True)
-    state = fields.String(metadata={"description": "done, pending or overdue (stations: one; "
-                                                   "regions: counts)."})
+    state = fields.String(allow_none=True, metadata={
+        "description": "done, pending or overdue (a station's); null for a region (see counts)."})
     counts = fields.Dict(allow_none=True)
 
 
@@ -653,9 +663,12 @@ class ScorecardRankingSchema(Schema):
     region = fields.String()
     month = fields.String()
     figure = fields.String()
+    weights = fields.Dict(metadata={"description": "The weights of the overall score."})
     items = fields.List(fields.Dict(), metadata={
         "description": "Regions best first: {rank, code, name, value, figures, ranks}."})
     total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
 
 
 class ExportQuerySchema(Schema):

@@ -43,6 +43,9 @@ def in_years(first=FIRST_YEAR, last=LAST_YEAR):
         problem = years_problem(value, first, last)
         if problem:
             raise ValidationError(problem)
+    # For the OpenAPI document (gateway/openapi.py): the year, as the string starts.
+    check.openapi = {"pattern": "^(" + "|".join(str(y) for y in range(first, last + 1)) + ")-"
+                     if (first, last) != (2000, 2100) else r"^(20\d{2}|2100)-"}
     return check
 
 
@@ -56,6 +59,9 @@ def free_text(max, min=None, lines=False):
         problem = text_problem(value, lines)
         if problem:
             raise ValidationError(problem)
+    # The same rule for the OpenAPI document (gateway/openapi.py); see volunteer/text.py.
+    check.openapi = {"pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$" if lines
+                     else r"^[^\x00-\x1f\x7f-\x9f]*$"}
     return [validate.Length(min=min, max=max), check]
 
 
@@ -94,6 +100,8 @@ class VolunteerCreateSchema(Schema):
 
 
 class VolunteerUpdateSchema(Schema):
+    OPENAPI = {"minProperties": 1}  # the not_empty rule, in the document
+
     name = fields.String(validate=free_text(min=2, max=60))
     phone = fields.String(validate=PHONE)
     skills = fields.List(fields.String(validate=free_text(min=1, max=30)),
@@ -311,6 +319,8 @@ class HoursExportQuerySchema(HoursQuerySchema, ExportFormat):
 
 
 class HoursRecordViewSchema(Schema):
+    counted_on = fields.Date(allow_none=True, metadata={
+        "description": "The civil date (China) the minutes count on."})
     id = fields.String()
     kind = fields.String(validate=validate.OneOf(ENTRY_KINDS))
     volunteer_number = fields.String()

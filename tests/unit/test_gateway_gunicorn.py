@@ -42,7 +42,7 @@ def test_no_setting_named_by_accident(monkeypatch):
     conf = load_conf(monkeypatch)
     settings = {s.name for s in KNOWN_SETTINGS}
     intended = {"bind", "worker_class", "workers", "threads", "timeout", "graceful_timeout",
-                "keepalive", "preload_app", "proc_name", "control_socket_disable", "loglevel",
+                "keepalive", "limit_request_line", "preload_app", "proc_name", "control_socket_disable", "loglevel",
                 "accesslog", "logconfig_dict", "logger_class", "on_starting", "child_exit", "worker_exit"}
     assert {n for n in vars(conf) if n in settings} == intended
 
