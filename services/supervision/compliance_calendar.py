@@ -17,7 +17,8 @@ from services.common import access, queries
 from services.common.clock import china_today, utcnow
 from services.common.errors import InvalidInput
 from services.common.jsonable import jsonable
-from services.supervision import rectifications, reports, rules, scorecard, settings, stations_view
+from services.supervision import (rectifications, reports, rules, scorecard, settings, stations_view,
+                                  supervised_quarters)
 
 
 def _state(done, due_at, now):
@@ -50,7 +51,7 @@ def station_calendar(db, station_id, month, caller, now=None):
     if rules.quarter_months(quarter)[-1] == month:
         due = rules.end_of_day(rules.quarter_end(quarter))
         entries.append({"kind": "quarterly_supervision", "due_at": due, "ref": quarter,
-                        "state": _state(quarter in (station.get("supervised_quarters") or []), due, now)})
+                        "state": _state(supervised_quarters.supervised(db, station_id, quarter), due, now)})
     first, last = rules.first_day(month).isoformat(), rules.last_day(month).isoformat()
     for inspection in db.inspections.find({"station_id": station_id,
                                            "due_on": {"$gte": first, "$lte": last}}):

@@ -77,18 +77,23 @@ def inc(levels=None, flows=None):
 
 def write(db, session, month, changes):
     """changes: [((level, code, parent, province), {"$inc" fields})]: one bulk_write."""
+    write_months(db, session, [(month, place, change) for place, change in changes])
+
+
+def write_months(db, session, changes):
+    """changes: [(month, (level, code, parent, province), {"$inc" fields})]: one bulk_write."""
     writes = [UpdateOne({"_id": f"{level}:{code}:{month}"},
                         {"$inc": change, "$setOnInsert": {"level": level, "code": code, "parent": parent,
                                                        "province": province, "month": month}},
                         upsert=True)
-              for (level, code, parent, province), change in changes if change]
+              for month, (level, code, parent, province), change in changes if change]
     if not writes:
         return
     try:
         db.scorecard.bulk_write(writes, ordered=False, session=session)
     except (DuplicateKeyError, BulkWriteError):
         # Two upserts raced to create one document (docs/mongo-wire-server.md, trap 3).
-        raise write_conflict(f"scorecard documents of {month} created meanwhile")
+        raise write_conflict(f"scorecard documents of {sorted({c[0] for c in changes})} created meanwhile")
 
 
 def increment(db, session, regions, month, levels=None, flows=None):
@@ -98,8 +103,10 @@ def increment(db, session, regions, month, levels=None, flows=None):
 
 
 def apply_steps(db, session, regions, steps):
-    for month, change in sorted(steps.items()):
-        increment(db, session, regions, month, levels=change)
+    """Level changes of several months: one bulk_write for them all."""
+    where = places(regions)
+    write_months(db, session, [(month, place, inc(levels=change))
+                               for month, change in sorted(steps.items()) for place in where])
 
 
 # -- questions ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from services.common.service import CLOCK_SKEW_SECONDS, WusheService, rpc
 from services.supervision import (
     campaigns, checklists, compliance_calendar, due_jobs, escalations, findings, inspections,
     rectifications, reports, roles, schemas, scorecard, sessions, settings, stations_view,
-    subscriptions, supervisors,
+    subscriptions, supervised_quarters, supervisors,
 )
 
 # The events of one city add to the same county and city scorecard documents: one at
@@ -30,8 +30,9 @@ class SupervisionService(WusheService):
 
     @staticmethod
     def prepare_database(db):
-        for module in (stations_view, supervisors, sessions, checklists, inspections, findings,
-                       rectifications, escalations, campaigns, reports, scorecard, due_jobs):
+        for module in (stations_view, supervisors, sessions, supervised_quarters, checklists,
+                       inspections, findings, rectifications, escalations, campaigns, reports,
+                       scorecard, due_jobs):
             module.ensure_indexes(db)
 
     # -- events in, and the scheduled job ----------------------------------------------

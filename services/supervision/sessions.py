@@ -12,15 +12,16 @@ Rules:
   staff they are, nor one run by their organisation;
 * the staff supervised are the station's (as the registry last listed them);
 * quarterly rule: every operating station has at least one session in each
-  quarter. Recording a session adds its quarter to the station's
-  `supervised_quarters` (stations_view), so the stations short of it in a
-  region are one indexed query (`gaps`).
+  quarter. Recording a session adds the station's quarter to
+  `supervised_quarters` (supervised_quarters.py), so the stations short of it
+  in a region are two indexed queries (`gaps`).
 """
 from services.common import access, queries, sequences
 from services.common.clock import china_today, now_ms
 from services.common.errors import Conflict, InvalidInput
 from services.common.jsonable import jsonable
-from services.supervision import assignment, roles, rules, stations_view, supervisors
+from services.supervision import (assignment, roles, rules, stations_view, supervised_quarters,
+                                  supervisors)
 
 EXPORT_COLUMNS = [("id", "记录编号"), ("station_id", "社工站"), ("supervisor_id", "督导"),
                   ("kind", "形式"), ("setting", "内外部"), ("method", "方式"), ("held_on", "日期"),
@@ -81,8 +82,7 @@ def record(tx, data, caller):
            "staff_ids": sorted(set(data["staff_ids"])), "room_workers": data["room_workers"],
            "recorded_at": now_ms(), "recorded_by": access.actor(caller)}
     tx.db.sessions.insert_one(doc, session=tx.session)
-    tx.db.stations.update_one({"_id": station["_id"]}, {"$addToSet": {"supervised_quarters": quarter}},
-                              session=tx.session)
+    supervised_quarters.add(tx, station, quarter)
     tx.emit("session.recorded", doc["_id"], jsonable({
         **stations_view.regions_of(station), "session_id": doc["_id"],
         "supervisor_id": doc["supervisor_id"], "kind": doc["kind"], "setting": doc["setting"],
@@ -139,10 +139,10 @@ def _gaps(db, query, caller):
     rules.parse_quarter(quarter)
     # Operating on the quarter's last day, or today while the quarter runs.
     as_of = min(rules.quarter_end(quarter), china_today())
-    selector = {**queries.scoped(caller, query.get("region")), "status": {"$in": list(rules.LIVE)},
-                "supervised_quarters": {"$ne": quarter}}
-    found = [s for s in db.stations.find(selector).sort("_id", 1)
-             if rules.operating_on(s.get("status_history"), as_of)]
+    region = queries.scoped(caller, query.get("region"))
+    supervised = supervised_quarters.stations_in(db, region, quarter)
+    found = [s for s in db.stations.find({**region, "status": {"$in": list(rules.LIVE)}}).sort("_id", 1)
+             if s["_id"] not in supervised and rules.operating_on(s.get("status_history"), as_of)]
     return quarter, found
 
 

@@ -7,16 +7,16 @@ station event carries the station snapshot; the newest `version` wins:
                status, status_history [{status, on}], opened_on, operator_name,
                staffing {required, have, meets_rule}, staff [{id, role, certification}],
                checklist_met, version,
-               known [{month, checklist_met, meets_rule}],   # as reported, month by month
-               supervised_quarters ["2026Q3", ...]}          # written by sessions.py
+               known [{month, checklist_met, meets_rule}]}   # as reported, month by month
     region_names: {_id: code, level, name}                   # counties, cities, provinces
 
 `known` keeps when the 六有 count and the 1+1+X rule were reported (the China
 month of the event), since the snapshot carries no dates for them; the
 scorecard's levels are built from it and from the dated status history
-(figures.station_steps). `supervised_quarters` is this service's own fact
-(sessions.py adds to it), which is why events update the document field by
-field instead of replacing it.
+(figures.station_steps). Only the inbox writes these two collections (they are
+read models: `wushe rebuild supervision` empties them and replays the events);
+the quarters a station was supervised in are this service's own fact, kept
+apart (supervised_quarters.py).
 """
 from pymongo.errors import DuplicateKeyError
 
@@ -34,6 +34,7 @@ VIEW = ("division_code", "division_name", "county", "county_name", "city", "city
         "name", "status", "operator_name")
 LEVEL_NAMES = {"province": ("province", "province_name"), "city": ("city", "city_name"),
                "county": ("county", "county_name")}
+FIRST_EVENTS = ("station.created", "station.imported")   # the station is new here
 
 
 def ensure_indexes(db):
@@ -59,20 +60,32 @@ def _known(current, data, month):
 
 def apply_station_event(db, session, event):
     """Store the station as the event tells it, if newer: (before, after), or None if stale."""
-    data = registry.CONTRACT.by_type[event["type"]].read(event)
+    spec = registry.CONTRACT.by_type[event["type"]]
+    data = spec.read(event)
     station_id = data["station_id"]
+    month = rules.china_month(parse_instant(event.get("time")) or utcnow())
+    fields = {k: jsonable(data.get(k)) for k in SNAPSHOT}
+    fields["staff"] = fields["staff"] or []
+    fields["seen_at"] = now_ms()
+    if spec.name not in FIRST_EVENTS:
+        # The station is usually known: one round trip writes the snapshot and returns the old one.
+        current = db.stations.find_one_and_update(
+            {"_id": station_id, "version": {"$lt": data["version"]}}, {"$set": fields},
+            session=session)
+        if current is not None:
+            fields["known"] = _known(current, data, month)
+            if fields["known"] != current.get("known"):
+                db.stations.update_one({"_id": station_id}, {"$set": {"known": fields["known"]}},
+                                       session=session)
+            _name_regions(db, session, data, current)
+            return current, {**current, "_id": station_id, **fields}
     current = db.stations.find_one({"_id": station_id}, session=session)
     if current is not None and current["version"] >= data["version"]:
         return None
-    moment = parse_instant(event.get("time")) or utcnow()
-    fields = {k: jsonable(data.get(k)) for k in SNAPSHOT}
-    fields["staff"] = fields["staff"] or []
-    fields["known"] = _known(current, data, rules.china_month(moment))
-    fields["seen_at"] = now_ms()
+    fields["known"] = _known(current, data, month)
     if current is None:
         try:
-            db.stations.insert_one({"_id": station_id, **fields, "supervised_quarters": []},
-                                   session=session)
+            db.stations.insert_one({"_id": station_id, **fields}, session=session)
         except DuplicateKeyError:
             raise write_conflict(f"station {station_id} was stored meanwhile")
     else:
@@ -80,24 +93,30 @@ def apply_station_event(db, session, event):
                                         {"$set": fields}, session=session)
         if result.matched_count != 1:
             raise write_conflict(f"station {station_id} changed meanwhile")
-    _name_regions(db, session, data)
+    _name_regions(db, session, data, current)
     return current, {**(current or {}), "_id": station_id, **fields}
 
 
-def _name_regions(db, session, data):
+def _name_regions(db, session, data, current):
     """Keep the region names the snapshot carries; written only when new or renamed, so
-    stations of different cities never write one document (the province's) at once."""
-    for level, (code_field, name_field) in LEVEL_NAMES.items():
-        code, name = data.get(code_field), data.get(name_field)
-        if not code or not name:
-            continue
-        known = db.region_names.find_one({"_id": code}, session=session)
-        if known is None:
+    stations of different cities never write one document (the province's) at once.
+    Nothing to do when the station's last snapshot carried the same codes and names:
+    they were kept with it."""
+    named = {code: (level, name) for level, (code_field, name_field) in LEVEL_NAMES.items()
+             if (code := data.get(code_field)) and (name := data.get(name_field))}
+    if not named or (current is not None and all(
+            current.get(c) == data.get(c) and current.get(n) == data.get(n)
+            for c, n in LEVEL_NAMES.values())):
+        return
+    known = {doc["_id"]: doc["name"] for doc in db.region_names.find(
+        {"_id": {"$in": sorted(named)}}, {"name": 1}, session=session)}
+    for code, (level, name) in named.items():
+        if code not in known:
             try:
                 db.region_names.insert_one({"_id": code, "level": level, "name": name}, session=session)
             except DuplicateKeyError:
                 raise write_conflict(f"region {code} named meanwhile")
-        elif known["name"] != name:
+        elif known[code] != name:
             db.region_names.update_one({"_id": code}, {"$set": {"name": name}}, session=session)
 
 

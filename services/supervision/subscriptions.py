@@ -7,6 +7,11 @@
                                                    service's contract exists)
   its own sessions, inspections, rectification     the scorecard
   and report events
+
+Read models (what only these handlers write, emptied by `wushe rebuild supervision`
+before the events are replayed): stations, region_names, scorecard, scorecard_marks.
+Internal supervisors are not one: the roster also holds the external ones officers
+register; replayed station events set the internal ones again (an upsert, nothing counted).
 """
 import importlib
 import logging
@@ -24,7 +29,7 @@ def on_station_event(db, session, event):
     if changed is None:
         return   # stale or repeated: a newer snapshot is already kept
     before, after = changed
-    supervisors.sync_internal(db, session, after)
+    supervisors.sync_internal(db, session, after, before)
     scorecard_feed.on_station_change(db, session, before, after)
 
 
@@ -45,7 +50,8 @@ def charity_contract():
 
 
 SUBSCRIPTIONS = (
-    Subscriptions("supervision")
+    Subscriptions("supervision",
+                  read_models=("stations", "region_names", "scorecard", "scorecard_marks"))
     .on(registry.STATION_EVENTS, on_station_event)
     .on(volunteer.HOURS_APPROVED, scorecard_feed.apply_hours_approved(volunteer.HOURS_APPROVED))
     .on(volunteer.HOURS_CORRECTED, scorecard_feed.apply_hours_corrected(volunteer.HOURS_CORRECTED))

@@ -15,7 +15,8 @@
 
 Names and phones are masked for roles that do not need them.
 """
-from pymongo.errors import DuplicateKeyError
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common import access, queries, sequences
 from services.common.clock import now_ms
@@ -42,10 +43,24 @@ def _regions(home):
 # -- internal supervisors, from registry station events ---------------------------
 
 
-def sync_internal(db, session, station):
-    """Make the roster's internal supervisors of `station` what its staff says."""
+def _roster_inputs(station):
+    """What the internal supervisors of a station are made from."""
+    return ([(m["id"], m.get("certification")) for m in station.get("staff") or []
+             if m.get("role") == "supervisor"],
+            station.get("status") == "closed", station.get("operator_name"),
+            [station.get(k) for k in ("division_code", "county", "city", "province")])
+
+
+def sync_internal(db, session, station, before=None):
+    """Make the roster's internal supervisors of `station` what its staff says.
+
+    `before`, the station's previous snapshot: nothing to write when what the roster
+    is made from did not change (the roster was synced when `before` was kept)."""
+    if before is not None and _roster_inputs(before) == _roster_inputs(station):
+        return
     current = {m["id"]: m for m in station.get("staff") or [] if m.get("role") == "supervisor"}
     live = station.get("status") != "closed"
+    writes = []
     for staff_id, member in current.items():
         doc = {"kind": "internal", "name": None, "organisation": station.get("operator_name"),
                "qualifications": [member["certification"]] if member.get("certification") else [],
@@ -53,18 +68,20 @@ def sync_internal(db, session, station):
                "city": station["city"], "county": station["county"],
                "division_code": station["division_code"], "regions": [station["division_code"]],
                "phone": None, "station_id": station["_id"], "staff_id": staff_id, "active": live}
+        writes.append(UpdateOne({"_id": f"ST-{staff_id}"},
+                                {"$set": doc, "$setOnInsert": {"account_sub": None, "created_at": now_ms()}},
+                                upsert=True))
+    if writes:
         try:
-            db.supervisors.update_one({"_id": f"ST-{staff_id}"},
-                                      {"$set": doc, "$setOnInsert": {"account_sub": None,
-                                                                     "created_at": now_ms()}},
-                                      upsert=True, session=session)
-        except DuplicateKeyError:
-            raise write_conflict(f"supervisor ST-{staff_id} was stored meanwhile")
-    gone = [d["_id"] for d in db.supervisors.find(
-        {"station_id": station["_id"], "kind": "internal", "active": True}, {"_id": 1}, session=session)
-        if d["_id"][3:] not in current]
-    if gone:
-        db.supervisors.update_many({"_id": {"$in": gone}}, {"$set": {"active": False}}, session=session)
+            db.supervisors.bulk_write(writes, ordered=False, session=session)
+        except (DuplicateKeyError, BulkWriteError):
+            # Two upserts raced to create one document (docs/mongo-wire-server.md, trap 3).
+            raise write_conflict(f"internal supervisors of {station['_id']} stored meanwhile")
+    if before is not None:
+        # A station new here has none from before to retire.
+        db.supervisors.update_many({"station_id": station["_id"], "kind": "internal", "active": True,
+                                    "_id": {"$nin": [f"ST-{i}" for i in current]}},
+                                   {"$set": {"active": False}}, session=session)
 
 
 # -- external supervisors ----------------------------------------------------------
