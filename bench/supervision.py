@@ -122,7 +122,7 @@ class Model:
                    "staffing": {"meets_rule": number % 3 != 0}, "staff": [],
                    "checklist_met": 4 + number % 3, "version": 3,
                    "known": [{"month": self.months[0], "checklist_met": 4 + number % 3,
-                              "meets_rule": number % 3 != 0}], "supervised_quarters": []}
+                              "meets_rule": number % 3 != 0}]}
         regions = {"station_id": station["_id"], **{k: station[k] for k in ("county", "city", "province")}}
         for month, change in figures.station_steps(station).items():
             self._add(regions, month, levels=change)
