@@ -706,6 +706,8 @@ class RoundSchema(Schema):
     id = fields.String()
     fund_id = fields.String()
     region = fields.String()
+    station_id = fields.String(allow_none=True, metadata={"description": "The fund's station, if a station's fund."})
+    created_at = fields.DateTime()
     title = fields.String()
     budget_fen = fields.Integer()
     call_from = fields.Date()
@@ -737,6 +739,7 @@ class ApplicationSchema(Schema):
     rank = fields.Integer(allow_none=True)
     status = fields.String(validate=validate.OneOf(rules.APPLICATION_STATUSES))
     project_id = fields.String(allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
 
 
 class RankingSchema(RoundSchema):
@@ -849,6 +852,9 @@ class MilestoneSchema(Schema):
     status = fields.String(validate=validate.OneOf(rules.MILESTONE_STATUSES))
     accepted_on = fields.Date(allow_none=True)
     accepted_by = fields.String(allow_none=True)
+    acceptance_note = fields.String(allow_none=True)
+    accrual_entry_id = fields.String(allow_none=True, metadata={
+        "description": "The ledger entry that accrued the milestone when it was accepted."})
     committed_fen = fields.Integer()
     paid_fen = fields.Integer()
 
@@ -857,6 +863,8 @@ class ContractSchema(Schema):
     id = fields.String()
     fund_id = fields.String()
     region = fields.String()
+    station_id = fields.String(allow_none=True, metadata={"description": "The fund's station, if a station's fund."})
+    created_at = fields.DateTime()
     title = fields.String()
     purchaser = fields.Nested(PartySchema)
     provider = fields.Nested(ProviderSchema)

@@ -324,6 +324,11 @@ class FindingSchema(FindingCreateSchema):
     id = fields.String()
     inspection_id = fields.String()
     station_id = fields.String()
+    division_code = fields.String()
+    county = fields.String()
+    city = fields.String()
+    province = fields.String()
+    raised_by = fields.String(metadata={"description": "Who raised it (the account)."})
     rectification_id = fields.String(allow_none=True)
     raised_at = fields.DateTime()
 
@@ -350,6 +355,10 @@ class InspectionSchema(Schema):
     findings = fields.List(fields.Nested(FindingSchema))
     report_files = fields.List(fields.String())
     completed_at = fields.DateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    due_on = fields.Date(allow_none=True, metadata={"description": "When a campaign's inspection is due."})
+    created_at = fields.DateTime()
+    created_by = fields.String()
 
 
 # ---- campaigns ----
@@ -504,6 +513,12 @@ class RectificationSchema(Schema):
     escalated_to = fields.String(allow_none=True)
     evidence = fields.Nested(EvidenceSchema, allow_none=True)
     submitted_by = fields.String(allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    opened_at = fields.DateTime()
+    overdue_at = fields.DateTime(allow_none=True)
+    escalations = fields.Integer(metadata={"description": "Escalation steps taken so far."})
+    closed_at = fields.DateTime(allow_none=True)
+    closed_by = fields.String(allow_none=True)
     history = fields.List(fields.Nested(RectificationHistorySchema))
 
 
@@ -568,6 +583,12 @@ class PrefillSchema(Schema):
     staffing = fields.Dict(allow_none=True, metadata={"description": "1+1+X, from the registry."})
 
 
+class ReportRevisionSchema(Schema):
+    revision = fields.Integer()
+    submitted_at = fields.DateTime()
+    submitted_by = fields.String()
+
+
 class ReportSchema(Schema):
     id = fields.String()
     station_id = fields.String()
@@ -590,6 +611,11 @@ class ReportSchema(Schema):
     narrative = fields.String(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
     returned = fields.List(fields.Dict())
+    province = fields.String()
+    last_submitted_at = fields.DateTime(allow_none=True)
+    overdue_at = fields.DateTime(allow_none=True)
+    revisions = fields.List(fields.Nested(ReportRevisionSchema), metadata={
+        "description": "Every filing: revision, when and by whom."})
 
 
 # ---- calendar and scorecards ----
