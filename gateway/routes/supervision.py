@@ -180,9 +180,11 @@ def get_checklist(code, version):
 @endpoint(roles=OFFICERS, body=InspectionCreateSchema, response=InspectionSchema, status=201,
           errors=(404, 409), tags=("inspections",),
           summary="Record an inspection, third-party evaluation or year-end assessment",
+          headers={"Idempotency-Key": "The same key sent again answers the first answer."},
           description="Pinned to a checklist version (the latest unless one is named).")
 def create_inspection(body):
-    inspection = call(SERVICE, "create_inspection", body)
+    inspection = call(SERVICE, "create_inspection", body,
+                      idempotency_key=request.headers.get("Idempotency-Key"))
     return inspection, {"Location": url_for(".get_inspection", inspection_id=inspection["id"])}
 
 
@@ -219,9 +221,11 @@ def score_inspection(inspection_id, body):
 @endpoint(roles=ALL_ROLES, body=FindingCreateSchema, response=FindingSchema, status=201,
           errors=(404, 409), tags=("inspections",),
           summary="Raise a finding; one that needs action opens a rectification item",
+          headers={"Idempotency-Key": "The same key sent again answers the first answer."},
           description=INSPECTORS)
 def raise_finding(inspection_id, body):
-    return call(SERVICE, "raise_finding", inspection_id, body)
+    return call(SERVICE, "raise_finding", inspection_id, body,
+                idempotency_key=request.headers.get("Idempotency-Key"))
 
 
 @bp.post("/inspections/<inspection_id>/complete")

@@ -132,9 +132,11 @@ class SupervisionService(WusheService):
         return checklists.list_page(self.db, access.load(schemas.ChecklistQuerySchema, query), caller)
 
     @rpc
-    def create_inspection(self, data, caller):
+    def create_inspection(self, data, caller, idempotency_key=None):
         data = access.load(schemas.InspectionCreateSchema, data)
-        return self.command(lambda tx: inspections.create(tx, data, caller))
+        return self.command(lambda tx: inspections.create(tx, data, caller),
+                            idempotency=IdempotencyKey.of(caller, idempotency_key, "create_inspection",
+                                                          data))
 
     @rpc
     def get_inspection(self, inspection_id, caller):
@@ -159,9 +161,11 @@ class SupervisionService(WusheService):
         return self.command(lambda tx: inspections.complete(tx, inspection_id, data, caller))
 
     @rpc
-    def raise_finding(self, inspection_id, data, caller):
+    def raise_finding(self, inspection_id, data, caller, idempotency_key=None):
         data = access.load(schemas.FindingCreateSchema, data)
-        return self.command(lambda tx: findings.raise_finding(tx, inspection_id, data, caller))
+        return self.command(lambda tx: findings.raise_finding(tx, inspection_id, data, caller),
+                            idempotency=IdempotencyKey.of(caller, idempotency_key, "raise_finding",
+                                                          {"inspection_id": inspection_id, **data}))
 
     @rpc
     def inspector_stations(self, query, caller):

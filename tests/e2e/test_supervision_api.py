@@ -59,8 +59,15 @@ def test_from_a_supervision_session_to_an_exported_report_and_a_scorecard(api, u
         "visited_on": (china_today() - datetime.timedelta(days=1)).isoformat()}), 201)
     ok(officer.post(f"/api/v1/inspections/{inspection['id']}/scores", json={
         "scores": {"premises": {"value": True}, "books": {"value": 2, "notes": "缺凭证"}}, "total": 100}))
-    finding = ok(officer.post(f"/api/v1/inspections/{inspection['id']}/findings", json={
-        "item_key": "books", "observation": "凭证缺失", "recommendation": "补齐凭证", "severity": "major"}), 201)
+    raise_it = {"item_key": "books", "observation": "凭证缺失", "recommendation": "补齐凭证", "severity": "major"}
+    key = {"Idempotency-Key": f"finding-{inspection['id']}"}
+    finding = ok(officer.post(f"/api/v1/inspections/{inspection['id']}/findings", json=raise_it,
+                              headers=key), 201)
+    # A careful client's retry (no answer came back) raises nothing twice.
+    again = ok(officer.post(f"/api/v1/inspections/{inspection['id']}/findings", json=raise_it,
+                            headers=key), 201)
+    assert again["id"] == finding["id"]
+    assert len(ok(officer.get(f"/api/v1/inspections/{inspection['id']}"))["findings"]) == 1
     done = ok(officer.post(f"/api/v1/inspections/{inspection['id']}/complete", json={}))
     assert done["score"] == 62.5   # (1 + 3 * 2/4) / 4: never the 100 sent
     item = finding["rectification_id"]
