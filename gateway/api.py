@@ -38,6 +38,13 @@ from services.common.jsonable import jsonable
 log = logging.getLogger("wushe.gateway")
 
 
+# What services.common.idempotency accepts as an Idempotency-Key: documented once,
+# for every operation that reads the header.
+IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 200,
+                          "pattern": r"^[!-~]([ -~]*[!-~])?$"}  # printable, not blank at either end
+HEADER_SCHEMAS = {"Idempotency-Key": IDEMPOTENCY_KEY_SCHEMA}
+
+
 class Endpoint:
     """What the OpenAPI document says about one view."""
 

@@ -12,6 +12,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields, validate
 
+from gateway.api import HEADER_SCHEMAS
 from gateway.errors import ErrorSchema
 
 TITLE = "wushe 五社联动 API"
@@ -177,7 +178,8 @@ def _operation(rule, meta):
         parameters.append({"in": "header", "name": name,
                            "required": bool(header.get("required", False)),
                            "description": header.get("description", ""),
-                           "schema": copy.deepcopy(header.get("schema", {"type": "string"}))})
+                           "schema": copy.deepcopy(header.get(
+                               "schema", HEADER_SCHEMAS.get(name, {"type": "string"})))})
     if parameters:
         op["parameters"] = parameters
     content = {}

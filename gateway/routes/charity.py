@@ -10,7 +10,7 @@ Exports render the rows the service answers as CSV or XLSX (gateway/exports.py).
 from flask import Blueprint, request, url_for
 
 from gateway import exports
-from gateway.api import check_path, endpoint, load_body, page_of
+from gateway.api import IDEMPOTENCY_KEY_SCHEMA, check_path, endpoint, load_body, page_of
 from gateway.auth import ALL_ROLES, OFFICERS, STATION_WORKERS
 from gateway.rpc import call
 from services.charity.schemas import (
@@ -36,10 +36,8 @@ MONEY = ("A money command: send an `Idempotency-Key` header (1-200 printable cha
          "`Idempotency-Key`; a key refused for lack of money (409 `insufficient_funds`, naming "
          "`details.available_fen`) stays refused: a new attempt needs a new key. Keys are kept "
          "7 days, per caller.")
-IDEMPOTENCY_KEY = {"type": "string", "minLength": 1, "maxLength": 200,
-                   "pattern": r"^[!-~]([ -~]*[!-~])?$"}  # printable, not blank at either end
 IDEMPOTENCY_HEADER = {"Idempotency-Key": {
-    "required": True, "schema": IDEMPOTENCY_KEY,
+    "required": True, "schema": IDEMPOTENCY_KEY_SCHEMA,
     "description": "1-200 printable characters; sent again with the same body, returns the "
                    "first answer."}}
 FILE_DOWNLOAD = {"text/csv": {"type": "string"},

@@ -324,6 +324,17 @@ class DonorSchema(Schema):
         "description": "May the public report name the donor? Otherwise 爱心人士."})
 
 
+class DonorViewSchema(Schema):
+    """The donor as answered: personal fields masked (139****0983) unless the caller's
+    role needs them, so they carry no input pattern."""
+    kind = fields.String(validate=validate.OneOf(rules.DONOR_KINDS))
+    name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    id_number = fields.String(allow_none=True)
+    credit_code = fields.String(allow_none=True)
+    consent_public = fields.Boolean()
+
+
 class GoodsItemSchema(Schema):
     name = text(60, required=True)
     quantity = fields.Decimal(required=True, validate=quantity, metadata={"example": "50"})
@@ -400,7 +411,7 @@ class DonationSchema(Schema):
     region = fields.String()
     kind = fields.String()
     received_on = fields.Date()
-    donor = fields.Nested(DonorSchema, metadata={"description": "Masked unless the caller's role needs it."})
+    donor = fields.Nested(DonorViewSchema, metadata={"description": "Masked unless the caller's role needs it."})
     amount_fen = fields.Integer()
     channel = fields.String(allow_none=True)
     payer_reference = fields.String(allow_none=True)
