@@ -65,3 +65,9 @@ def divisions_dir():
 
 
 from tests.fixtures import *  # noqa: E402,F401,F403  (platform fixtures)
+
+
+def pytest_collection_modifyitems(items):
+    """The soak restarts the machine's RabbitMQ server: it runs last, so no other test's
+    platform has to ride out that restart (tests/integration/test_soak.py)."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/integration/test_soak.py"))

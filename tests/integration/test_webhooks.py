@@ -63,6 +63,9 @@ class Receiver:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # Stopping never waits for a handler (one may still hang on a gate or a dead client).
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -85,7 +88,9 @@ class Receiver:
     def stop(self):
         for gate in self.hanging.values():
             gate.set()
-        self.server.shutdown()
+        # shutdown() waits for serve_forever's loop: asked from a thread of its own, so a
+        # teardown can never hang on it; the daemon threads end with the test process.
+        threading.Thread(target=self.server.shutdown, daemon=True).start()
         self.server.server_close()
 
 
