@@ -34,7 +34,7 @@ import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.dirname(os.path.abspath(__file__))
-# bench/ last: its scripts (bench/gateway.py, ...) must not shadow the packages.
+# bench/ last: a script named like a package (gateway, services) must not shadow it.
 sys.path[:] = [ROOT] + [p for p in sys.path if os.path.abspath(p or ".") != HERE] + [HERE]
 
 import services  # noqa: E402,F401  (first: quiets eventlet's import banner)

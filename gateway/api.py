@@ -200,16 +200,11 @@ def _schema_instance(schema_cls):
     return schema_cls()
 
 
-_DECLARED = {}
-
-
+@functools.lru_cache(maxsize=None)
 def _declared(schema):
-    """{key in the answer: field} of a schema instance, computed once per instance."""
-    found = _DECLARED.get(id(schema))
-    if found is None or found[0] is not schema:
-        found = _DECLARED[id(schema)] = (
-            schema, {(fld.data_key or name): fld for name, fld in schema.dump_fields.items()})
-    return found[1]
+    """{key in the answer: field} of a schema instance (the cached ones above and
+    their nested schemas: a bounded set), computed once per instance."""
+    return {(fld.data_key or name): fld for name, fld in schema.dump_fields.items()}
 
 
 def _shape(spec, value, where, strict):

@@ -89,7 +89,7 @@ def backup(client, directory, services=None, keep=None):
         json.dump(jsonable(manifest), out, ensure_ascii=False, indent=1)
         _sync(out)
     os.replace(partial, os.path.join(directory, "manifest.json"))
-    keep = keep if keep is not None else int(os.environ.get("BACKUP_KEEP") or 0)
+    keep = keep if keep is not None else int(config.env("BACKUP_KEEP", "0") or 0)
     if keep and "%" in pattern:
         manifest["pruned"] = prune(pattern, keep)
     return jsonable(manifest)
