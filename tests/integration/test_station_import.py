@@ -8,6 +8,7 @@ import io
 
 import pytest
 
+from services.common.errors import NotFound
 from tests.fixtures import PROVINCE_ADMIN, wait_for
 
 pytestmark = pytest.mark.integration
@@ -103,8 +104,13 @@ def test_a_dry_run_reports_every_row_and_the_real_run_writes_the_accepted_ones(c
     assert coverage("2021-07-01") == (2, 2)        # a and b operating
     assert coverage("2022-03-01") == (2, 1)        # b suspended
     # The volunteer service learns the stations from the events.
-    wait_for(lambda: cluster.volunteer.get_station(station["id"], caller=PROVINCE_ADMIN),
-             message="the volunteer service to know the imported station")
+    def known_to_volunteer():
+        try:
+            return cluster.volunteer.get_station(station["id"], caller=PROVINCE_ADMIN)
+        except NotFound:   # its inbox has not applied the event yet: ask again
+            return None
+
+    wait_for(known_to_volunteer, message="the volunteer service to know the imported station")
 
 
 def test_the_same_sheet_twice_changes_nothing_and_a_corrected_one_only_what_it_changes(
