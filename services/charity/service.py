@@ -51,8 +51,8 @@ class CharityService(WusheService):
     # -- events in --------------------------------------------------------
 
     @inbox_handler(subscriptions.SUBSCRIPTIONS.queue())
-    def on_event(self, event):
-        self.inbox.handle(event, subscriptions.SUBSCRIPTIONS.handlers)
+    def on_events(self, events):
+        self.inbox.handle_all(events, subscriptions.SUBSCRIPTIONS)
 
     # -- read models --------------------------------------------------------
 

@@ -144,11 +144,15 @@ class Subscriptions:
     """What one service consumes from its inbox: declared events, each with its handler.
 
         SUBSCRIPTIONS = Subscriptions("volunteer")
-        SUBSCRIPTIONS.on(registry_contract.STATION_EVENTS, stations_view.apply_station_event)
+        SUBSCRIPTIONS.on(registry_contract.STATION_EVENTS, stations_view.apply_station_event,
+                         many=stations_view.apply_station_events)
 
     Handlers are fn(db, session, event), run by the inbox in one transaction
-    with the processed-event marker. The inbox queue is bound to exactly the
-    handled types.
+    with the processed-event marker. `many`, where given, is the same rule for
+    a list: fn(db, session, events) must leave exactly what applying each event
+    in order with the handler leaves (a test says so); the inbox gives it the
+    consecutive events of a batch that share it, so that one read and one write
+    serve many events. The inbox queue is bound to exactly the handled types.
     """
 
     def __init__(self, service, read_models=()):
@@ -157,9 +161,10 @@ class Subscriptions:
         self.service = service
         self.read_models = tuple(read_models)
         self.handlers = {}
+        self.batch_handlers = {}
         self.specs = {}
 
-    def on(self, specs, handler):
+    def on(self, specs, handler, many=None):
         for spec in ([specs] if isinstance(specs, EventSpec) else specs):
             if not isinstance(spec, EventSpec) or spec.service is None:
                 raise EventContractError(f"{self.service} subscribes to {spec!r}, which no "
@@ -167,6 +172,8 @@ class Subscriptions:
             if spec.type in self.handlers:
                 raise EventContractError(f"{self.service} handles {spec.type} twice")
             self.handlers[spec.type] = handler
+            if many is not None:
+                self.batch_handlers[spec.type] = many
             self.specs[spec.type] = spec
         return self
 

@@ -96,13 +96,15 @@ class InboxConsumer(Consumer):
     """Takes the inbox's deliveries in batches, each applied in one transaction.
 
     Deliveries are queued as they arrive; one runner at a time takes all that
-    are ready (up to BATCH_LIMIT) and runs the service's handler for each, in
-    order, inside one transaction that also writes their markers, then
-    acknowledges them after the commit. Nothing waits for a batch to fill: a
-    lone delivery is a batch of one, handled at once. If a batch fails, its
-    deliveries are handled again one by one (one transaction each), so only a
+    are ready (up to BATCH_LIMIT) and hands them to one worker of the service's
+    inbox method, which applies them in order (InboxHandle.handle_all) inside
+    one transaction that also writes their markers; they are acknowledged
+    after the commit. Nothing waits for a batch to fill: a lone delivery is a
+    batch of one, handled at once. If a batch fails, its deliveries are
+    handled again one by one (a worker and a transaction each), so only a
     failing event is returned to its quorum queue, which counts deliveries and
-    dead-letters it once DELIVERY_LIMIT is reached.
+    dead-letters it once DELIVERY_LIMIT is reached. One batch at a time per
+    process: handlers never race each other inside one process.
     """
 
     queue_consumer = InboxQueueConsumer()
@@ -173,15 +175,15 @@ class InboxConsumer(Consumer):
                                                   "batch": len(batch)})
 
     def _apply(self, batch, session):
-        """Run the handler of every delivery of the batch in `session`, then write
-        their markers; raise what the first failing one raised."""
+        """Run the service's inbox method once for the whole batch in `session`,
+        then write the markers; raise what failed. (Called again by
+        with_transaction on a transient error: the state starts afresh.)"""
         state = self.current_batch = _Batch(session)
         try:
-            for body, message in batch:
-                exc_info = self._work(body, message)
-                failure = exc_info[1] if exc_info else state.failure
-                if failure is not None:
-                    raise failure
+            exc_info = self._work([body for body, _message in batch], batch[0][1])
+            failure = exc_info[1] if exc_info else state.failure
+            if failure is not None:
+                raise failure
         finally:
             self.current_batch = None
         if state.markers:
@@ -192,19 +194,19 @@ class InboxConsumer(Consumer):
         for body, message in batch:
             if self.stopping:
                 return
-            exc_info = self._work(body, message)
+            exc_info = self._work([body], message)
             self.handle_message_processed(message, exc_info=exc_info)
 
-    def _work(self, body, message):
-        """Run the service's handler for one delivery in a nameko worker (its
-        dependencies and tracing as ever) and wait for it; its exc_info or None."""
+    def _work(self, bodies, message):
+        """Run the service's inbox method for these events in a nameko worker
+        (its dependencies and tracing as ever) and wait for it; its exc_info or None."""
         finished = eventlet.event.Event()
 
         def handle_result(worker_ctx, result, exc_info):
             finished.send(exc_info)
             return result, exc_info
 
-        self.container.spawn_worker(self, (body,), {},
+        self.container.spawn_worker(self, (bodies,), {},
                                     context_data=self.unpack_message_headers(message),
                                     handle_result=handle_result)
         return finished.wait()
@@ -223,13 +225,12 @@ class InboxConsumer(Consumer):
 
 
 class _Batch:
-    """What the handlers of one batch share: its session, the markers to write,
-    the keys seen (an event twice in one batch is applied once), the outcomes."""
+    """What one batch's worker shares with the consumer: its session, the
+    markers to write, the outcomes, and the failure that aborts it."""
 
     def __init__(self, session):
         self.session = session
         self.markers = []
-        self.keys = set()
         self.outcomes = []
         self.failure = None
 
@@ -263,14 +264,31 @@ class InboxHandle:
         self.service = service
         self.batch = batch
 
+    def handle_all(self, events, subscriptions):
+        """Apply these events in order, each once (services.common.contract.Subscriptions).
+
+        In an inbox batch, in the batch's transaction: events already marked as
+        handled are skipped, consecutive events that share a batch form
+        (`Subscriptions.on(..., many=fn)`) go to it together, and the markers
+        are written by the consumer with the others. Otherwise each event in a
+        transaction of its own (handle)."""
+        if self.batch is None:
+            return [self.handle(event, subscriptions.handlers) for event in events]
+        try:
+            return self._in_batch(events, subscriptions)
+        except Exception as exc:
+            # Kept for the consumer to raise: the batch aborts and its events
+            # go one by one, so only the failing one is returned to the queue.
+            self.batch.failure = exc
+            return None
+
     def handle(self, event, handlers):
-        """handlers: {event type: fn(db, session, event)}. Returns the outcome."""
+        """handlers: {event type: fn(db, session, event)}. Applies the event in its
+        own transaction with its marker; returns the outcome."""
         event_type = event.get("type", "unknown")
         logs.event_id.set(event.get("id"))
         logs.correlation_id.set(event.get("correlationid"))
         handler = handlers.get(event_type)
-        if self.batch is not None:
-            return self._in_batch(event, event_type, handler)
         if handler is None:
             outcome = "ignored"
         else:
@@ -297,24 +315,49 @@ class InboxHandle:
         log.info("event %s", outcome, extra={"service": self.service, "event_type": event_type})
         return outcome
 
-    def _in_batch(self, event, event_type, handler):
-        """Apply in the batch's transaction; its marker is written with the others.
-        Counted and logged after the commit (InboxConsumer). A failure is kept
-        for the batch to raise, so the batch aborts and its events go one by one."""
+    def _in_batch(self, batch_events, subscriptions):
+        """The batch's plan: each event ignored, duplicate or applied, in order;
+        the applied ones run in consecutive groups (one call of a batch form, or
+        one call each). Outcomes are counted and logged after the commit."""
         batch = self.batch
-        outcome = "ignored"
-        if handler is not None:
-            try:
-                key = events.idempotency_key(event)
-                if key in batch.keys:
-                    outcome = "duplicate"
+        keys = {}
+        for event in batch_events:
+            if event.get("type") in subscriptions.handlers:
+                keys[id(event)] = events.idempotency_key(event)
+        # One read for the batch instead of a failed marker insert: a redelivered
+        # batch (after a crash) is skipped rather than aborted and retried one by one.
+        seen = set()
+        wanted = list(dict.fromkeys(keys.values()))
+        if wanted:
+            seen = {doc["_id"] for doc in self.db.processed_events.find(
+                {"_id": {"$in": wanted}}, {"_id": 1}, session=batch.session)}
+        groups = []   # [(fn, many?, [events])]
+        outcomes = []
+        for event in batch_events:
+            event_type = event.get("type", "unknown")
+            key = keys.get(id(event))
+            if key is None:
+                outcome = "ignored"
+            elif key in seen:
+                outcome = "duplicate"
+            else:
+                seen.add(key)
+                batch.markers.append({"_id": key, "type": event_type, "handled_at": utcnow()})
+                many = subscriptions.batch_handlers.get(event_type)
+                if many is not None and groups and groups[-1][0] is many:
+                    groups[-1][2].append(event)
+                elif many is not None:
+                    groups.append((many, True, [event]))
                 else:
-                    handler(self.db, batch.session, event)
-                    batch.keys.add(key)
-                    batch.markers.append({"_id": key, "type": event_type, "handled_at": utcnow()})
-                    outcome = "applied"
-            except Exception as exc:
-                batch.failure = exc
-                return "failed"
-        batch.outcomes.append((event_type, outcome, event.get("id"), event.get("correlationid")))
-        return outcome
+                    groups.append((subscriptions.handlers[event_type], False, [event]))
+                outcome = "applied"
+            outcomes.append((event_type, outcome, event.get("id"), event.get("correlationid")))
+        for fn, is_many, group in groups:
+            logs.event_id.set(group[0].get("id"))
+            logs.correlation_id.set(group[0].get("correlationid"))
+            if is_many:
+                fn(self.db, batch.session, group)
+            else:
+                fn(self.db, batch.session, group[0])
+        batch.outcomes.extend(outcomes)
+        return [outcome for _type, outcome, _id, _corr in outcomes]

@@ -22,8 +22,8 @@ class RegistryService(WusheService):
     # -- events in --------------------------------------------------------
 
     @inbox_handler(SUBSCRIPTIONS.queue())
-    def on_event(self, event):
-        self.inbox.handle(event, SUBSCRIPTIONS.handlers)
+    def on_events(self, events):
+        self.inbox.handle_all(events, SUBSCRIPTIONS)
 
     # -- divisions: the country's reference data, read by every caller ----
 

@@ -1,7 +1,5 @@
 """The supervision service: nameko entrypoints only; the work is in the modules
 named by each method (see docs/supervision.md for the layout)."""
-import collections
-import threading
 
 from nameko.timer import timer
 
@@ -17,14 +15,6 @@ from services.supervision import (
     subscriptions, supervised_quarters, supervisors,
 )
 
-# The events of one city add to the same county and city scorecard documents: one at
-# a time per process and city, as concurrent ones would only write-conflict and retry
-# (services/volunteer/totals.py does the same per process). Events of different cities
-# touch different documents (scorecard.places) and are handled side by side.
-# Green locks under `wushe serve`.
-_CITY_LOCKS = collections.defaultdict(threading.Lock)
-
-
 class SupervisionService(WusheService):
     name = "supervision"
 
@@ -38,10 +28,10 @@ class SupervisionService(WusheService):
     # -- events in, and the scheduled job ----------------------------------------------
 
     @inbox_handler(subscriptions.SUBSCRIPTIONS.queue())
-    def on_event(self, event):
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        with _CITY_LOCKS[data.get("city") or data.get("province") or ""]:
-            self.inbox.handle(event, subscriptions.SUBSCRIPTIONS.handlers)
+    def on_events(self, events):
+        # One batch at a time per process (services/common/inbox.py): events of one
+        # city, which add to the same scorecard documents, never race here.
+        self.inbox.handle_all(events, subscriptions.SUBSCRIPTIONS)
 
     @timer(interval=settings.due_check_seconds())
     def mark_what_is_overdue(self):

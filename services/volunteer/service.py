@@ -2,7 +2,6 @@
 runs one command (`self.command`) or one query; the work, and the region
 checks, are in the domain modules. An import is the one request of several
 commands: a batch of rows each, then its report (imports.py)."""
-import threading
 
 from services.common import access
 from services.common.idempotency import IdempotencyKey
@@ -12,10 +11,6 @@ from services.volunteer import (
     activities, certificates, hour_records, hours_decisions, hours_recording, hours_views, imports,
     schemas, settings, stations_view, subscriptions, teams, totals, volunteers,
 )
-
-
-# A green lock once `wushe serve` has monkey-patched threading.
-_TOTALS_LOCK = threading.Lock()
 
 
 class VolunteerService(WusheService):
@@ -35,15 +30,10 @@ class VolunteerService(WusheService):
     # -- events in --------------------------------------------------------
 
     @inbox_handler(subscriptions.SUBSCRIPTIONS.queue())
-    def on_event(self, event):
-        handlers = subscriptions.SUBSCRIPTIONS.handlers
-        if event.get("type") in subscriptions.TOTALS_EVENTS:
-            # One at a time per process: they all increment the same region
-            # totals, so concurrent ones only write-conflict and retry (totals.py).
-            with _TOTALS_LOCK:
-                self.inbox.handle(event, handlers)
-        else:
-            self.inbox.handle(event, handlers)
+    def on_events(self, events):
+        # One batch at a time per process (services/common/inbox.py): the hours
+        # events, which all increment the same region totals, never race here.
+        self.inbox.handle_all(events, subscriptions.SUBSCRIPTIONS)
 
     # -- stations known from the registry ---------------------------------
 

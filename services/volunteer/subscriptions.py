@@ -11,6 +11,3 @@ SUBSCRIPTIONS = (Subscriptions("volunteer", read_models=("stations", "totals", "
                  .on(registry.STATION_EVENTS, stations_view.apply_station_event)
                  .on(contract.HOURS_APPROVED, totals.apply_approved)
                  .on(contract.HOURS_CORRECTED, totals.apply_corrected))
-
-# Events that all increment the same region totals: one at a time per process.
-TOTALS_EVENTS = {contract.HOURS_APPROVED.type, contract.HOURS_CORRECTED.type}

@@ -38,9 +38,9 @@ stations view, a team's from the teams.
 Writes: an event is one `find_one` and one `update_one` of the membership
 document and one `bulk_write` of eight totals, in the inbox transaction.
 Every event of a region increments that region's totals, so concurrent events
-write-conflict on them and the transaction retries; service.py therefore
-applies hours events one at a time per process (retries burn the database's
-time for nothing), while station events run concurrently.
+write-conflict on them and the transaction retries; the inbox applies one
+batch at a time per process (services/common/inbox.py), so within a process
+they never race (retries would burn the database's time for nothing).
 """
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError

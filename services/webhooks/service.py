@@ -20,12 +20,12 @@ class WebhooksService(WusheService):
     # -- events in --------------------------------------------------------
 
     @inbox_handler(subscriptions.SUBSCRIPTIONS.queue())
-    def on_event(self, event):
+    def on_events(self, events):
         # With no subscription at all (most platforms, most of the time) there is
         # nothing to write: skip the inbox transaction.
         if not hooks.any_exist(self.db):
             return
-        self.inbox.handle(event, subscriptions.SUBSCRIPTIONS.handlers)
+        self.inbox.handle_all(events, subscriptions.SUBSCRIPTIONS)
         self.sender.wake()
 
     # -- subscriptions ----------------------------------------------------
