@@ -13,11 +13,12 @@ event becomes each matching subscription's delivery exactly once; the sender
 here, none only in a process's memory.
 
 Order: within one (subscription, subject) lane only the head (the pending
-delivery with the earliest event time) may be sent, and only while no one
-holds its lease; so a lane has at most one delivery in flight, in the
-subject's order, and a failing head holds back the later events of its
-subject (and only of its subject).
+delivery with the earliest event time, then the earliest created_at) may be
+sent, and only while no one holds its lease; so a lane has at most one
+delivery in flight, in the subject's order, and a failing head holds back the
+later events of its subject (and only of its subject).
 """
+import collections
 import datetime
 import hashlib
 
@@ -36,6 +37,9 @@ VIEW_FIELDS = ("subscription_id", "event_id", "event_source", "event_type", "sub
                "first_attempt_at", "last_attempt_at", "next_attempt_at", "delivered_at",
                "last_status_code", "last_error")
 LANE_ORDER = [("subject", 1), ("event_time", 1), ("created_at", 1), ("_id", 1)]
+# Ids per `$in` of the look-up before an insert: the Mongo-wire server's cost of
+# one `$in` grows with the square of its list (docs/mongo-wire-server.md).
+LOOKUP_CHUNK = 64
 
 
 def ensure_indexes(db):
@@ -53,29 +57,60 @@ def view(doc):
     return jsonable({"id": doc["_id"], **{k: doc.get(k) for k in VIEW_FIELDS}})
 
 
-def enqueue(db, session, event):
+def enqueue(db, session, event, subscribed=None):
     """The inbox handler: a delivery for every subscription taking this event's type."""
-    targets = hooks.matching(db, session, event.get("type", ""))
-    if not targets:
-        return
+    enqueue_many(db, session, [event], subscribed)
+
+
+def enqueue_many(db, session, batch, subscribed=None):
+    """The inbox's batch form: what `enqueue` of each event in order leaves, with one
+    read of the subscriptions (none if `subscribed`, as hooks.subscribed answers, is
+    given), one look-up of the deliveries already there (per LOOKUP_CHUNK) and one insert."""
+    if subscribed is None:
+        subscribed = hooks.subscribed(db, session)
     now = now_ms()
-    moment = parse_instant(event.get("time")) or now
-    docs = []
-    for subscription_id in targets:
-        _id = delivery_id(subscription_id, event)
-        # Looked up, not caught: a duplicate key error would abort the transaction.
-        if db.webhook_deliveries.find_one({"_id": _id}, {"_id": 1}, session=session):
+    docs = {}
+    ties = collections.Counter()
+    for event in batch:
+        targets = hooks.matching(subscribed, event.get("type", ""))
+        if not targets:
             continue
-        docs.append({"_id": _id, "subscription_id": subscription_id, "event": event,
-                     "event_id": event.get("id"), "event_source": event.get("source"),
-                     "event_type": event.get("type"), "subject": event.get("subject"),
-                     "event_time": moment, "status": "pending", "attempts": 0,
-                     "redeliveries": 0, "created_at": now, "first_attempt_at": None,
-                     "last_attempt_at": None, "next_attempt_at": now, "delivered_at": None,
-                     "last_status_code": None, "last_error": None, "lease_until": None,
-                     "lease_owner": None})
+        moment = _to_ms(parse_instant(event.get("time")))   # as Mongo keeps it
+        # A lane is ordered by event time, then created_at: events of one subject
+        # at one millisecond get created_at a millisecond apart, in the batch's
+        # order, as they would handled one by one.
+        tie = (event.get("subject"), moment)
+        created = now + datetime.timedelta(milliseconds=ties[tie])
+        ties[tie] += 1
+        for subscription_id in targets:
+            _id = delivery_id(subscription_id, event)
+            if _id not in docs:   # the same event twice: the first one counts
+                docs[_id] = _new_delivery(_id, subscription_id, event, moment or created, created)
+    if not docs:
+        return
+    # Looked up, not caught: a duplicate key error would abort the transaction.
+    ids = list(docs)
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        for doc in db.webhook_deliveries.find({"_id": {"$in": ids[start:start + LOOKUP_CHUNK]}},
+                                              {"_id": 1}, session=session):
+            del docs[doc["_id"]]
     if docs:
-        db.webhook_deliveries.insert_many(docs, session=session)
+        db.webhook_deliveries.insert_many(list(docs.values()), session=session)
+
+
+def _to_ms(moment):
+    return moment and moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _new_delivery(_id, subscription_id, event, moment, now):
+    return {"_id": _id, "subscription_id": subscription_id, "event": event,
+            "event_id": event.get("id"), "event_source": event.get("source"),
+            "event_type": event.get("type"), "subject": event.get("subject"),
+            "event_time": moment, "status": "pending", "attempts": 0,
+            "redeliveries": 0, "created_at": now, "first_attempt_at": None,
+            "last_attempt_at": None, "next_attempt_at": now, "delivered_at": None,
+            "last_status_code": None, "last_error": None, "lease_until": None,
+            "lease_owner": None}
 
 
 def due_heads(db, subscription_id, now, limit):

@@ -44,14 +44,15 @@ def facts(doc, status=None):
             "host": urls.host_of(doc["url"])}
 
 
-def any_exist(db):
-    return db.webhook_subscriptions.find_one({}, {"_id": 1}) is not None
+def subscribed(db, session=None):
+    """[(id, types)] of every subscription, active or paused (paused ones accumulate)."""
+    return [(doc["_id"], doc["types"])
+            for doc in db.webhook_subscriptions.find({}, {"types": 1}, session=session)]
 
 
-def matching(db, session, event_type):
-    """Ids of the subscriptions (active or paused: paused ones accumulate) taking `event_type`."""
-    return [doc["_id"] for doc in db.webhook_subscriptions.find({}, {"types": 1}, session=session)
-            if rules.matches_any(doc["types"], event_type)]
+def matching(subscribed, event_type):
+    """Ids of those of `subscribed` (as `subscribed` answers) taking `event_type`."""
+    return [_id for _id, types in subscribed if rules.matches_any(types, event_type)]
 
 
 def create(tx, data, caller, known_types):

@@ -21,11 +21,13 @@ class WebhooksService(WusheService):
 
     @inbox_handler(subscriptions.SUBSCRIPTIONS.queue())
     def on_events(self, events):
-        # With no subscription at all (most platforms, most of the time) there is
-        # nothing to write: skip the inbox transaction.
-        if not hooks.any_exist(self.db):
+        # One read of the subscriptions per batch. With none at all (most platforms,
+        # most of the time) there is nothing to write: skip the inbox transaction.
+        # Otherwise its handlers use what was read here rather than read again.
+        subscribed = hooks.subscribed(self.db)
+        if not subscribed:
             return
-        self.inbox.handle_all(events, subscriptions.SUBSCRIPTIONS)
+        self.inbox.handle_all(events, subscriptions.delivering_to(subscribed))
         self.sender.wake()
 
     # -- subscriptions ----------------------------------------------------
