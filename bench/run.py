@@ -1,10 +1,10 @@
 """Benchmarks of the platform against raw baselines on the same broker and server.
 
-    python bench/run.py [--quick]      (or: make bench)
+    python bench/run.py [--quick] [--storage memory|disk]     (or: make bench)
 
-Starts its own platform (a Mongo-wire server on disk in a temp dir, a fresh
-RabbitMQ vhost, the services and the gateway, exactly as `wushe serve` runs
-them) and prints, from one run:
+Starts its own platform (a Mongo-wire server, a fresh RabbitMQ vhost, the
+services and the gateway, exactly as `wushe serve` runs them) and prints, from
+one run:
   1. the event path (bench/eventpath.py): a station state change over RPC
      until the coverage read model shows it, beside raw kombu
      publish-with-confirms + consume + a pymongo write of the same shape
@@ -18,6 +18,12 @@ them) and prints, from one run:
   4. the resident memory of every process of the platform after the run.
 Then it runs each service's bench/<service>.py, and bench/contracts.py (what
 checking an event against its contract costs).
+
+The Mongo-wire server keeps its data in memory by default, as in the tests.
+With data on disk it must run with --sync-on-commit (services/common/localmongo.py),
+which fsyncs at every transaction commit and at nothing else: the platform's
+commits would pay a disk flush that the raw path's plain writes never do, on the
+same server. `--storage disk` measures that setup too.
 """
 import argparse
 import subprocess
@@ -76,6 +82,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smaller counts, shorter runs")
     parser.add_argument("--event-path", action="store_true",
                         help="only section 1, the event path (bench/eventpath.py)")
+    parser.add_argument("--storage", choices=("memory", "disk"), default="memory",
+                        help="where the Mongo-wire server keeps its data (see above)")
     args = parser.parse_args()
     n = 60 if args.quick else 300
     seconds = 5 if args.quick else 15
@@ -84,7 +92,8 @@ def main():
     workdir = tempfile.mkdtemp(prefix="wushe-bench-")
     port = localmongo.free_port()
     mongo_log = open(os.path.join(workdir, "mongo.log"), "wb")
-    mongo = localmongo.start(port, os.path.join(workdir, "mongo"), mongo_log)
+    storage = ":memory:" if args.storage == "memory" else os.path.join(workdir, "mongo")
+    mongo = localmongo.start(port, storage, mongo_log)
     mongo_uri = localmongo.local_uri(port)
     vhost, amqp_uri = new_vhost()
     platform = Platform(mongo_uri, amqp_uri, workdir)
@@ -104,7 +113,8 @@ def main():
         client = pymongo.MongoClient(mongo_uri)
         registry_db = platform.db(client, "registry")
 
-        print(f"wushe bench: {os.cpu_count()} cores, n={n}, {threads} threads x {seconds}s")
+        print(f"wushe bench: {os.cpu_count()} cores, n={n}, {threads} threads x {seconds}s, "
+              f"Mongo-wire server data {'in memory' if args.storage == 'memory' else 'on disk, fsync per commit'}")
         units = UnitPool()
         eventpath.run(platform, registry_db, units, n, mongo.pid, amqp_uri, mongo_uri)
         if args.event_path:

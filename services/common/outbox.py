@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 
+import eventlet
 import kombu
 from kombu import Exchange
 from nameko.extensions import DependencyProvider
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = 1.0          # seconds between sweeps for leftovers
 BATCH_SIZE = 64              # events per publish-and-confirm and per marking write
                              # (short `$in` lists: docs/mongo-wire-server.md)
+MARK_DELAY = 0.1             # seconds a confirmed batch may wait to be marked with others
 SWEEP_GRACE = datetime.timedelta(seconds=2)   # leave fresh entries to their own process
 LEASE = datetime.timedelta(seconds=30)        # another replica may take over after this
 
@@ -158,8 +160,12 @@ class EventPublisher:
 class OutboxRelay:
     """Publishes what the outbox holds, then marks it published.
 
-    Fast path: events this process just committed are handed over in memory,
-    published at once and marked with one write. Sweep: every POLL_INTERVAL
+    Fast path: events this process just committed are handed over in memory
+    and published at once; what the broker confirmed is marked published with
+    one write for everything confirmed within MARK_DELAY (so the marking waits
+    until the consumers' first reads and writes are done, and one write serves
+    several batches). A process that dies before marking leaves entries the
+    sweep publishes again: duplicates, which the consumers' markers absorb. Sweep: every POLL_INTERVAL
     the relay claims entries still unpublished after SWEEP_GRACE (left by a
     process that died, or by a failed publish) under a lease, so that two
     replicas rarely publish the same entry; when they do, consumers' markers
@@ -174,6 +180,8 @@ class OutboxRelay:
         self.owner = uuid.uuid4().hex
         self.wakeup = threading.Event()
         self.handed_over = collections.deque()
+        self.unmarked = []
+        self.mark_due = None
         self.running = False
 
     def submit(self, committed_events):
@@ -193,7 +201,11 @@ class OutboxRelay:
                     self.publisher.declare(self.exchange)
                     declared = True
                 self.publish_handed_over()
+                if self.unmarked and (len(self.unmarked) >= BATCH_SIZE
+                                      or time.monotonic() >= self.mark_due):
+                    self.mark_published()
                 if time.monotonic() >= next_sweep:
+                    self.mark_published()
                     while self.running and self.sweep():
                         pass
                     self.update_lag()
@@ -204,22 +216,30 @@ class OutboxRelay:
                 self.publisher.close()
                 # What was handed over stays in the outbox; the sweep takes it.
                 self.handed_over.clear()
-            self.wakeup.wait(POLL_INTERVAL)
+            wait = POLL_INTERVAL
+            if self.unmarked:
+                wait = max(0.0, min(wait, self.mark_due - time.monotonic()))
+            self.wakeup.wait(wait)
             self.wakeup.clear()
+        try:
+            self.mark_published()
+        except Exception:
+            log.exception("outbox relay could not mark its last events; the sweep sends them again",
+                          extra={"service": self.service})
 
     def stop(self):
         self.running = False
         self.wake()
 
     def _publish(self, batch):
-        """Publish a batch with one wait for its confirms, then mark it in one write.
-        What was not confirmed stays unpublished for the sweep."""
+        """Publish a batch with one wait for its confirms; what was confirmed is
+        marked by mark_published. What was not stays unpublished for the sweep."""
         published = self.publisher.publish_batch(
             [(event, self.exchange, event["type"]) for event in batch])
         if published:
-            self.db.outbox.update_many(
-                {"_id": {"$in": published}, "published_at": None},
-                {"$set": {"published_at": utcnow(), "lease_until": None}})
+            if not self.unmarked:
+                self.mark_due = time.monotonic() + MARK_DELAY
+            self.unmarked.extend(published)
         confirmed = set(published)
         for event in batch:
             if event["id"] in confirmed:
@@ -228,6 +248,15 @@ class OutboxRelay:
             log.warning("broker refused %d events; the sweep sends them again",
                         len(batch) - len(published), extra={"service": self.service})
         log.info("events published", extra={"service": self.service, "count": len(published)})
+
+    def mark_published(self):
+        """Mark what the broker confirmed, in writes of up to BATCH_SIZE."""
+        while self.unmarked:
+            chunk = self.unmarked[:BATCH_SIZE]
+            self.db.outbox.update_many(
+                {"_id": {"$in": chunk}, "published_at": None},
+                {"$set": {"published_at": utcnow(), "lease_until": None}})
+            del self.unmarked[:BATCH_SIZE]
 
     def publish_handed_over(self):
         while self.handed_over:
@@ -256,6 +285,7 @@ class OutboxRelay:
         entries = self._claim()
         if entries:
             self._publish([entry["event"] for entry in entries])
+            self.mark_published()
         return len(entries) == BATCH_SIZE
 
     def update_lag(self):
@@ -337,6 +367,9 @@ class OutboxHandle:
         result, emitted = record(provider.db, provider.service, fn, logs.correlation_id.get())
         if emitted and config.outbox_relay_enabled():
             provider.relay.submit(emitted)
+            # Let the relay put the events on the wire now, before this worker goes on
+            # to shape and send its answer: consumers start while the caller is answered.
+            eventlet.sleep(0)
         return result
 
     def run(self, fn, idempotency=None, keep_refusal=None):

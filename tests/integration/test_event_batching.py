@@ -95,3 +95,37 @@ def test_a_failing_event_is_retried_alone_and_dead_lettered_alone(isolated_platf
         "the bad event was never in a batch"
     assert sorted(line["event_id"] for line in _applied(registry)) == sorted(e["id"] for e in events)
     assert db.processed_events.count_documents({}) == 12
+
+
+def test_a_batch_delivered_again_is_skipped_whole_not_aborted(isolated_platform, mongo_client,
+                                                               units):
+    """After a crash the broker delivers again what was applied but not acknowledged:
+    the batch finds its markers first, changes nothing and never falls back to
+    one transaction per event."""
+    platform = isolated_platform
+    stations, events = _events_waiting_in_the_outbox(platform, mongo_client, units, 16)
+    _deliver(platform.amqp_uri, events)
+    registry = platform.start_service("registry", OUTBOX_RELAY="off")
+    db = platform.db(mongo_client, "registry")
+    wait_for(lambda: _in_coverage(db, stations), timeout=60, message="every station in coverage")
+    wait_for(lambda: len(_applied(registry)) >= 16, message="the first deliveries applied")
+    registry.stop()
+    revs = {doc["_id"]: doc["rev"] for doc in db.coverage_units.find(
+        {"stations.station_id": {"$in": [s["id"] for s in stations]}})}
+
+    _deliver(platform.amqp_uri, events)   # the same events again, waiting together
+    registry = platform.start_service("registry", OUTBOX_RELAY="off")
+    duplicates = wait_for(
+        lambda: len(d := [line for line in registry.log_lines()
+                          if line.get("message") == "event duplicate"]) >= 16 and d,
+        timeout=60, message="every event seen again as a duplicate")
+    wait_for(lambda: _queue_depth(platform.amqp_uri, "registry.inbox") == 0, message="an empty inbox")
+    assert sorted(line["event_id"] for line in duplicates) == sorted(e["id"] for e in events)
+    assert max(line.get("batch", 1) for line in duplicates) > 1, "the second delivery was not batched"
+    lines = registry.log_lines()
+    assert not any("inbox batch of" in line.get("message", "") for line in lines), \
+        "a batch of duplicates was aborted and redone one by one"
+    assert not _applied(registry)
+    assert db.processed_events.count_documents({}) == 16
+    assert {doc["_id"]: doc["rev"] for doc in db.coverage_units.find(
+        {"stations.station_id": {"$in": [s["id"] for s in stations]}})} == revs
