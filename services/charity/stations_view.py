@@ -11,6 +11,10 @@ replay, or one overtaken by a later change) changes nothing. Two events of one
 station handled at once race on the same document; the loser raises a
 TransientTransactionError that the inbox transaction retries.
 
+Writes: one event is usually one command (a conditional replace of a known
+station, or one upsert that the server decides for a new one); a batch of
+events (apply_station_events) is one `find` and one `bulk_write` in all.
+
 A station's fund may be opened only at a station known here and not closed.
 """
 
@@ -21,18 +25,31 @@ from services.registry import contract as registry
 
 FIELDS = ("division_code", "county", "city", "province", "name", "status")
 SPEC = registry.CONTRACT["station.created"]   # every station event carries its snapshot
+FIRST_EVENTS = ("station.created", "station.imported")   # the station is usually new here
 
 
 def ensure_indexes(db):
     db.stations.create_index([("division_code", 1)])
 
 
+def _snapshot(event):
+    """The stations document the event tells."""
+    data = SPEC.read(event)
+    return {"_id": data["station_id"], "version": data["version"], "seen_at": clock.now_ms(),
+            "operator_name": data.get("operator_name"), **{k: data[k] for k in FIELDS}}
+
+
 def apply_station_event(db, session, event):
     """Store the station as the event tells it, if newer. True if applied."""
-    data = SPEC.read(event)
-    doc = {"_id": data["station_id"], "version": data["version"], "seen_at": clock.now_ms(),
-           "operator_name": data.get("operator_name"), **{k: data[k] for k in FIELDS}}
-    return read_models.store_if_newer(db.stations, doc, session)
+    doc = _snapshot(event)
+    spec = registry.CONTRACT.by_type.get(event.get("type"))
+    usually_known = spec is not None and spec.name not in FIRST_EVENTS
+    return read_models.store_if_newer(db.stations, doc, session, usually_known)
+
+
+def apply_station_events(db, session, events):
+    """apply_station_event for each event in order, in one read and one write."""
+    read_models.store_newest(db.stations, [_snapshot(event) for event in events], session)
 
 
 def find(db, station_id, session=None):

@@ -11,5 +11,7 @@ from services.charity import stations_view, teams_view
 from services.registry import contract as registry
 
 SUBSCRIPTIONS = (Subscriptions("charity", read_models=("stations", "teams"))
-                 .on(registry.STATION_EVENTS, stations_view.apply_station_event)
-                 .on(teams_view.TEAM_CREATED, teams_view.apply_team_created))
+                 .on(registry.STATION_EVENTS, stations_view.apply_station_event,
+                     many=stations_view.apply_station_events)
+                 .on(teams_view.TEAM_CREATED, teams_view.apply_team_created,
+                     many=teams_view.apply_teams_created))

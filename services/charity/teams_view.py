@@ -7,8 +7,11 @@
 Teams are created once and their event carries everything kept here, so a
 duplicate or a replay finds the team stored and changes nothing. A team's
 region scope is its station's township.
+
+Writes: one event is one upsert that only inserts; a batch of events
+(apply_teams_created) is one `find` and one `insert_many`.
 """
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common import access, clock
 from services.common.errors import NotFound, write_conflict
@@ -22,16 +25,41 @@ def ensure_indexes(db):
     db.teams.create_index([("division_code", 1)])
 
 
-def apply_team_created(db, session, event):
+def _team(event):
     data = TEAM_CREATED.read(event)
-    doc = {"_id": data["team_id"], "seen_at": clock.now_ms(), **{k: data[k] for k in FIELDS}}
-    if db.teams.find_one({"_id": doc["_id"]}, {"_id": 1}, session=session) is not None:
-        return False
+    return {"_id": data["team_id"], "seen_at": clock.now_ms(), **{k: data[k] for k in FIELDS}}
+
+
+def apply_team_created(db, session, event):
+    """Store the team unless it is stored already. True if stored."""
+    doc = _team(event)
+    fields = {k: v for k, v in doc.items() if k != "_id"}
     try:
-        db.teams.insert_one(doc, session=session)
+        # A stored team matches and is left as it is; never an insert of a duplicate _id.
+        result = db.teams.update_one({"_id": doc["_id"]}, {"$setOnInsert": fields},
+                                     upsert=True, session=session)
     except DuplicateKeyError:
         raise write_conflict(f"team {doc['_id']} was stored meanwhile")
-    return True
+    return result.upserted_id is not None
+
+
+def apply_teams_created(db, session, events):
+    """apply_team_created for each event in order: the first event of a team not stored is kept."""
+    new = {}
+    for event in events:
+        doc = _team(event)
+        new.setdefault(doc["_id"], doc)
+    for stored in db.teams.find({"_id": {"$in": list(new)}}, {"_id": 1}, session=session):
+        del new[stored["_id"]]
+    if not new:
+        return
+    try:
+        db.teams.insert_many(list(new.values()), ordered=False, session=session)
+    except BulkWriteError as exc:
+        if exc.details.get("writeErrors") and all(
+                error.get("code") == 11000 for error in exc.details["writeErrors"]):
+            raise write_conflict("a team was stored meanwhile")
+        raise
 
 
 def known_team(db, team_id, caller, session=None, field="applicant.team_id"):

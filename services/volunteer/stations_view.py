@@ -12,6 +12,10 @@ replay, or one overtaken by a later change) changes nothing. Two events of one
 station handled at once race on the same document; the loser raises a
 TransientTransactionError that the inbox transaction retries.
 
+Writes: one event is usually one command (a conditional replace of a known
+station, or one upsert that the server decides for a new one); a batch of
+events (apply_station_events) is one `find` and one `bulk_write` in all.
+
 Teams and activities may be created only at a station known here and not
 closed; their region scope is the station's township (`division_code`).
 """
@@ -24,6 +28,7 @@ from services.registry import contract as registry_contract
 
 FIELDS = ("division_code", "county", "city", "province", "name", "status")
 NAME_FIELDS = ("division_name", "county_name", "city_name", "province_name")
+FIRST_EVENTS = ("station.created", "station.imported")   # the station is usually new here
 
 
 def ensure_indexes(db):
@@ -38,14 +43,26 @@ def parse(event):
     return spec.read(event, needs=("station_id", "version", *FIELDS))
 
 
-def apply_station_event(db, session, event):
-    """Store the station as the event tells it, if newer. True if applied."""
+def _snapshot(event):
+    """The stations document the event tells."""
     data = parse(event)
     doc = {"_id": data["station_id"], "version": data["version"], "seen_at": now_ms(),
            **{k: data[k] for k in FIELDS},
            # Region names label totals; events from before they were sent lack them.
            **{k: data.get(k) for k in NAME_FIELDS}}
-    return read_models.store_if_newer(db.stations, doc, session)
+    return doc
+
+
+def apply_station_event(db, session, event):
+    """Store the station as the event tells it, if newer. True if applied."""
+    doc = _snapshot(event)
+    usually_known = registry_contract.CONTRACT.by_type[event["type"]].name not in FIRST_EVENTS
+    return read_models.store_if_newer(db.stations, doc, session, usually_known)
+
+
+def apply_station_events(db, session, events):
+    """apply_station_event for each event in order, in one read and one write."""
+    read_models.store_newest(db.stations, [_snapshot(event) for event in events], session)
 
 
 def find(db, station_id, session=None):

@@ -35,12 +35,18 @@ a region's children are the next level down (province -> cities -> counties
 approved hours yet answer zeros. Names: a station's name comes from the
 stations view, a team's from the teams.
 
-Writes: an event is one `find_one` and one `update_one` of the membership
-document and one `bulk_write` of eight totals, in the inbox transaction.
-Every event of a region increments that region's totals, so concurrent events
-write-conflict on them and the transaction retries; the inbox applies one
-batch at a time per process (services/common/inbox.py), so within a process
-they never race (retries would burn the database's time for nothing).
+Writes: an event is one `find` and one `update` of the membership document
+and one `bulk_write` of eight totals, in the inbox transaction. A run of
+hours events in one inbox batch (apply_hours_events) is the same three
+commands in all: their membership documents read at once, each event's
+`volunteers` changes worked out in order from them, and the increments summed
+per document (sums commute; a new total keeps the first event's parent, as
+`$setOnInsert` does one by one). Ids hold no dots, so `places.<key>` is one
+field. Every event of a region increments that region's totals, so
+concurrent events write-conflict on them and the transaction retries; the
+inbox applies one batch at a time per process (services/common/inbox.py), so
+within a process they never race (retries would burn the database's time for
+nothing).
 """
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -98,23 +104,34 @@ def _parse(spec, event, minutes_field):
     return data
 
 
-def apply(db, session, data, delta, records):
-    """Add `delta` minutes (and `records` records) of data's volunteer to every total."""
-    number = data["volunteer_number"]
-    member = db.totals_members.find_one({"_id": number}, session=session) or {}
-    places = member.get("places", {})
-    writes, increments = [], {}
-    for key, level, code, parent in totals_keys(data):
-        _, counted = member_change(places.get(key, 0), delta)
-        increments[f"places.{key}"] = delta
-        writes.append(_total_write(key, level, code, parent, delta, counted, records))
+def apply(db, session, changes):
+    """Add each change (data, minutes, records), in order, to every total of
+    data's volunteer and to the volunteer's membership document."""
+    numbers = list(dict.fromkeys(data["volunteer_number"] for data, _, _ in changes))
+    places = {member["_id"]: member.get("places", {}) for member in db.totals_members.find(
+        {"_id": {"$in": numbers}}, {"places": 1}, session=session)}
+    increments = {number: {} for number in numbers}   # number -> {places.<key>: minutes}
+    sums = {}   # total id -> [level, code, parent, minutes, volunteers, records]
+    for data, delta, records in changes:
+        held = places.setdefault(data["volunteer_number"], {})
+        member_increments = increments[data["volunteer_number"]]
+        for key, level, code, parent in totals_keys(data):
+            held[key], counted = member_change(held.get(key, 0), delta)
+            member_increments[f"places.{key}"] = member_increments.get(f"places.{key}", 0) + delta
+            total = sums.setdefault(key, [level, code, parent, 0, 0, 0])
+            total[3] += delta
+            total[4] += counted
+            total[5] += records
+    member_writes = [UpdateOne({"_id": number}, {"$inc": inc}, upsert=True)
+                     for number, inc in increments.items()]
+    total_writes = [_total_write(key, *total) for key, total in sums.items()]
     try:
-        db.totals_members.update_one({"_id": number}, {"$inc": increments}, upsert=True, session=session)
-        db.totals.bulk_write(writes, ordered=False, session=session)
+        db.totals_members.bulk_write(member_writes, ordered=False, session=session)
+        db.totals.bulk_write(total_writes, ordered=False, session=session)
     except (DuplicateKeyError, BulkWriteError):
         # Two upserts raced to create the same document (docs/mongo-wire-server.md,
         # trap 3): retry the transaction, which then finds it.
-        raise write_conflict(f"totals of volunteer {number} created meanwhile")
+        raise write_conflict(f"totals of volunteers {', '.join(numbers)} created meanwhile")
 
 
 def _total_write(key, level, code, parent, delta, counted, records):
@@ -124,14 +141,36 @@ def _total_write(key, level, code, parent, delta, counted, records):
                      upsert=True)
 
 
-def apply_approved(db, session, event):
+def _approved(event):
     data = _parse(contract.HOURS_APPROVED, event, "minutes")
-    apply(db, session, data, data["minutes"], 1)
+    return data, data["minutes"], 1
+
+
+def _corrected(event):
+    data = _parse(contract.HOURS_CORRECTED, event, "delta_minutes")
+    return data, data["delta_minutes"], 0
+
+
+CHANGES = {contract.HOURS_APPROVED.type: _approved, contract.HOURS_CORRECTED.type: _corrected}
+
+
+def apply_approved(db, session, event):
+    apply(db, session, [_approved(event)])
 
 
 def apply_corrected(db, session, event):
-    data = _parse(contract.HOURS_CORRECTED, event, "delta_minutes")
-    apply(db, session, data, data["delta_minutes"], 0)
+    apply(db, session, [_corrected(event)])
+
+
+def apply_hours_events(db, session, events):
+    """apply_approved / apply_corrected of each event in order, in three commands in all."""
+    changes = []
+    for event in events:
+        change = CHANGES.get(event.get("type"))
+        if change is None:
+            raise InvalidInput("not an hours event", fields={"type": ["not an hours event"]})
+        changes.append(change(event))
+    apply(db, session, changes)
 
 
 # --------------------------------------------------------------------------
