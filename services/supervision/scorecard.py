@@ -81,14 +81,25 @@ def write(db, session, month, changes):
 
 
 def write_months(db, session, changes):
-    """changes: [(month, (level, code, parent, province), {"$inc" fields})]: one bulk_write."""
-    writes = [UpdateOne({"_id": f"{level}:{code}:{month}"},
-                        {"$inc": change, "$setOnInsert": {"level": level, "code": code, "parent": parent,
-                                                       "province": province, "month": month}},
-                        upsert=True)
-              for month, (level, code, parent, province), change in changes if change]
-    if not writes:
+    """changes: [(month, (level, code, parent, province), {"$inc" fields})]: one bulk_write,
+    one upsert per document. Changes of one document are summed (a sum of 0 is kept: the
+    upserts one by one would have left the field at 0), and the first one's place is the
+    one a new document gets, as with the upserts one by one."""
+    summed = {}
+    for month, (level, code, parent, province), change in changes:
+        if not change:
+            continue
+        key = f"{level}:{code}:{month}"
+        if key not in summed:
+            summed[key] = ({"level": level, "code": code, "parent": parent, "province": province,
+                            "month": month}, {})
+        total = summed[key][1]
+        for field, value in change.items():
+            total[field] = total.get(field, 0) + value
+    if not summed:
         return
+    writes = [UpdateOne({"_id": key}, {"$inc": total, "$setOnInsert": place}, upsert=True)
+              for key, (place, total) in summed.items()]
     try:
         db.scorecard.bulk_write(writes, ordered=False, session=session)
     except (DuplicateKeyError, BulkWriteError):

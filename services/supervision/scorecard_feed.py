@@ -15,7 +15,8 @@ Months: sessions by `held_on`, inspections by `visited_on`, rectification
 changes by their China date, reports by their report month, hours by their
 service date (a correction by its own), money by `received_on` / `paid_on`.
 """
-from pymongo.errors import DuplicateKeyError
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common.clock import parse_instant, utcnow
 from services.common.errors import write_conflict
@@ -30,8 +31,17 @@ def _insert_mark(db, session, doc):
 
 
 def on_station_change(db, session, before, after):
-    steps = figures.difference(figures.station_steps(before), figures.station_steps(after))
-    scorecard.apply_steps(db, session, stations_view.regions_of(after), steps)
+    on_station_changes(db, session, [(before, after)])
+
+
+def on_station_changes(db, session, changes):
+    """The station levels that each (before, after) moved, in one bulk_write."""
+    scorecard.write_months(db, session, [
+        (month, place, scorecard.inc(levels=change))
+        for before, after in changes
+        for month, change in sorted(figures.difference(figures.station_steps(before),
+                                                       figures.station_steps(after)).items())
+        for place in scorecard.places(stations_view.regions_of(after))])
 
 
 def apply_session(db, session, event):
@@ -118,42 +128,83 @@ def _event_month(event, day):
     return rules.china_month(parse_instant(event.get("time")) or utcnow())
 
 
-def _volunteer_minutes(db, session, data, month, delta, records):
-    key = f"volunteer:{data['volunteer_number']}:{month}"
-    mark = db.scorecard_marks.find_one({"_id": key}, session=session)
-    minutes = (mark or {}).get("places", {})
-    changes, increments = [], {}
+def _hours(event, approved, corrected):
+    """(data, month, minutes added) of an hours event, or None when it adds none."""
+    spec = approved if event["type"] == approved.type else corrected
+    data = spec.read(event)
+    delta = data.get("minutes") if spec is approved else data.get("delta_minutes")
+    if not delta:
+        return None
+    return data, _event_month(event, data.get("service_date")), delta
+
+
+def _minutes_added(minutes, data, month, delta):
+    """Add `delta` to a volunteer's month at each place of `data`, in `minutes` (the
+    mark's places, changed here): the mark's $inc fields and the scorecard's changes.
+    A place counts the volunteer active while their minutes there are above 0."""
+    increments, changes = {}, []
     for place in scorecard.places(data):
         name = f"{place[0]}:{place[1]}"
         before = minutes.get(name, 0)
-        counted = (before + delta > 0) - (before > 0)
+        minutes[name] = before + delta
         increments[f"places.{name}"] = delta
-        changes.append((place, scorecard.inc(flows={"volunteer_minutes": delta,
-                                                     "volunteers_active": counted})))
+        changes.append((month, place, scorecard.inc(flows={
+            "volunteer_minutes": delta, "volunteers_active": (before + delta > 0) - (before > 0)})))
+    return increments, changes
+
+
+def _volunteer_minutes(db, session, data, month, delta):
+    key = f"volunteer:{data['volunteer_number']}:{month}"
+    mark = db.scorecard_marks.find_one({"_id": key}, session=session)
+    increments, changes = _minutes_added(dict((mark or {}).get("places", {})), data, month, delta)
     if mark is None:
         _insert_mark(db, session, {"_id": key, "places": {k.split(".", 1)[1]: v
                                                           for k, v in increments.items()}})
     else:
         db.scorecard_marks.update_one({"_id": key}, {"$inc": increments}, session=session)
-    scorecard.write(db, session, month, changes)
+    scorecard.write_months(db, session, changes)
 
 
-def apply_hours_approved(spec):
+def apply_hours(approved, corrected):
+    """The handler of volunteer hours.approved (minutes) and hours.corrected (delta_minutes)."""
     def handle(db, session, event):
-        data = spec.read(event)
-        if data.get("minutes"):
-            _volunteer_minutes(db, session, data, _event_month(event, data.get("service_date")),
-                               data["minutes"], 1)
+        told = _hours(event, approved, corrected)
+        if told is not None:
+            _volunteer_minutes(db, session, *told)
     return handle
 
 
-def apply_hours_corrected(spec):
-    def handle(db, session, event):
-        data = spec.read(event)
-        if data.get("delta_minutes"):
-            _volunteer_minutes(db, session, data, _event_month(event, data.get("service_date")),
-                               data["delta_minutes"], 0)
-    return handle
+def apply_hours_many(approved, corrected):
+    """apply_hours of each event in order, in one read of the marks and two bulk_writes
+    (marks, scorecard): the same sums, since every change is an addition whose sign of
+    "active" depends only on the mark's minutes before it, kept here in order."""
+    def handle_many(db, session, events):
+        told = [found for event in events if (found := _hours(event, approved, corrected))]
+        keys = list(dict.fromkeys(f"volunteer:{data['volunteer_number']}:{month}"
+                                  for data, month, _delta in told))
+        if not keys:
+            return
+        stored = {doc["_id"]: doc for doc in db.scorecard_marks.find(
+            {"_id": {"$in": keys}}, session=session)}
+        minutes = {key: dict(stored[key].get("places", {})) if key in stored else {} for key in keys}
+        increments, changes = {key: {} for key in keys}, []
+        for data, month, delta in told:
+            key = f"volunteer:{data['volunteer_number']}:{month}"
+            added, moved = _minutes_added(minutes[key], data, month, delta)
+            for field, value in added.items():
+                increments[key][field] = increments[key].get(field, 0) + value
+            changes.extend(moved)
+        # A new mark's upsert is filtered on its absence: if it was stored meanwhile, the
+        # insert collides with it (a write conflict), as _insert_mark's does.
+        writes = [UpdateOne({"_id": key} if key in stored else {"_id": key, "places": {"$exists": False}},
+                            {"$inc": fields}, upsert=key not in stored)
+                  for key, fields in increments.items()]
+        try:
+            db.scorecard_marks.bulk_write(writes, ordered=False, session=session)
+        except (DuplicateKeyError, BulkWriteError):
+            raise write_conflict(f"scorecard marks of {keys} stored meanwhile")
+        scorecard.write_months(db, session, changes)
+    return handle_many
 
 
 def apply_money(spec, figure, date_field):

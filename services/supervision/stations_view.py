@@ -18,7 +18,8 @@ read models: `wushe rebuild supervision` empties them and replays the events);
 the quarters a station was supervised in are this service's own fact, kept
 apart (supervised_quarters.py).
 """
-from pymongo.errors import DuplicateKeyError
+from pymongo import InsertOne, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common import access, queries
 from services.common.clock import now_ms, parse_instant, utcnow
@@ -35,6 +36,7 @@ VIEW = ("division_code", "division_name", "county", "county_name", "city", "city
 LEVEL_NAMES = {"province": ("province", "province_name"), "city": ("city", "city_name"),
                "county": ("county", "county_name")}
 FIRST_EVENTS = ("station.created", "station.imported")   # the station is new here
+WRITTEN = SNAPSHOT + ("seen_at", "known")   # what a newer snapshot sets
 
 
 def ensure_indexes(db):
@@ -58,66 +60,119 @@ def _known(current, data, month):
     return known
 
 
-def apply_station_event(db, session, event):
-    """Store the station as the event tells it, if newer: (before, after), or None if stale."""
+def _read(event):
+    """(spec, data, the fields a newer snapshot sets, its China month) of a station event."""
     spec = registry.CONTRACT.by_type[event["type"]]
     data = spec.read(event)
-    station_id = data["station_id"]
-    month = rules.china_month(parse_instant(event.get("time")) or utcnow())
     fields = {k: jsonable(data.get(k)) for k in SNAPSHOT}
     fields["staff"] = fields["staff"] or []
     fields["seen_at"] = now_ms()
-    if spec.name not in FIRST_EVENTS:
-        # The station is usually known: one round trip writes the snapshot and returns the old one.
-        current = db.stations.find_one_and_update(
-            {"_id": station_id, "version": {"$lt": data["version"]}}, {"$set": fields},
-            session=session)
-        if current is not None:
-            fields["known"] = _known(current, data, month)
-            if fields["known"] != current.get("known"):
-                db.stations.update_one({"_id": station_id}, {"$set": {"known": fields["known"]}},
-                                       session=session)
-            _name_regions(db, session, data, current)
-            return current, {**current, "_id": station_id, **fields}
-    current = db.stations.find_one({"_id": station_id}, session=session)
-    if current is not None and current["version"] >= data["version"]:
+    return spec, data, fields, rules.china_month(parse_instant(event.get("time")) or utcnow())
+
+
+def _if_newer(version, fields):
+    """An update pipeline: `fields` merged into the stored station (or a new one) when it
+    is older than `version`; else the station is left as it is. Not an upsert filtered
+    on the version: for a stored newer one that would insert a duplicate _id, and abort
+    the transaction."""
+    return [{"$replaceWith": {"$cond": [{"$lt": [{"$ifNull": ["$version", 0]}, version]},
+                                        {"$mergeObjects": ["$$ROOT", {"$literal": fields}]},
+                                        "$$ROOT"]}}]
+
+
+def apply_station_event(db, session, event):
+    """Store the station as the event tells it, if newer: (before, after), or None if stale."""
+    spec, data, fields, month = _read(event)
+    station_id = data["station_id"]
+    # One round trip stores the snapshot if newer and returns the old one. `known` needs
+    # the old one: a station's first event gives it its first point (right when it is new
+    # here, the usual case); other events leave it as stored until it is worked out below.
+    first = _known(None, data, month) if spec.name in FIRST_EVENTS else None
+    written = {**fields, "known": first} if first else fields
+    try:
+        before = db.stations.find_one_and_update({"_id": station_id},
+                                                 _if_newer(data["version"], written),
+                                                 upsert=True, session=session)
+    except DuplicateKeyError:
+        raise write_conflict(f"station {station_id} was stored meanwhile")
+    if before is not None and before["version"] >= data["version"]:
         return None
-    fields["known"] = _known(current, data, month)
-    if current is None:
+    fields["known"] = _known(before, data, month)
+    if fields["known"] != (first or (before or {}).get("known")):
+        db.stations.update_one({"_id": station_id}, {"$set": {"known": fields["known"]}},
+                               session=session)
+    _name_regions(db, session, [(data, before)])
+    return before, {**(before or {}), "_id": station_id, **fields}
+
+
+def apply_station_events(db, session, events):
+    """apply_station_event for each event in order, with one read of the stations and one
+    write of each changed one: [(before, after)] of the events that changed a station."""
+    read = [_read(event) for event in events]
+    ids = list(dict.fromkeys(data["station_id"] for _spec, data, _fields, _month in read))
+    stored = {doc["_id"]: doc for doc in db.stations.find({"_id": {"$in": ids}}, session=session)}
+    latest, changes, told = dict(stored), [], []
+    for _spec, data, fields, month in read:
+        station_id = data["station_id"]
+        current = latest.get(station_id)
+        if current is not None and current["version"] >= data["version"]:
+            continue   # stale or repeated, also when a newer one came earlier in this list
+        fields["known"] = _known(current, data, month)
+        latest[station_id] = {**(current or {}), "_id": station_id, **fields}
+        changes.append((current, latest[station_id]))
+        told.append((data, current))
+    # Each write holds if the station is still at the version read (None: not stored);
+    # else its upsert collides with the stored one, a write conflict.
+    writes = [UpdateOne({"_id": station_id, "version": (stored.get(station_id) or {}).get("version")},
+                        {"$set": {k: doc[k] for k in WRITTEN}}, upsert=True)
+              for station_id, doc in latest.items() if doc is not stored.get(station_id)]
+    if writes:
         try:
-            db.stations.insert_one({"_id": station_id, **fields}, session=session)
-        except DuplicateKeyError:
-            raise write_conflict(f"station {station_id} was stored meanwhile")
-    else:
-        result = db.stations.update_one({"_id": station_id, "version": current["version"]},
-                                        {"$set": fields}, session=session)
-        if result.matched_count != 1:
-            raise write_conflict(f"station {station_id} changed meanwhile")
-    _name_regions(db, session, data, current)
-    return current, {**(current or {}), "_id": station_id, **fields}
+            db.stations.bulk_write(writes, ordered=False, session=session)
+        except (DuplicateKeyError, BulkWriteError):
+            raise write_conflict(f"stations of {ids} changed meanwhile")
+    _name_regions(db, session, told)
+    return changes
 
 
-def _name_regions(db, session, data, current):
-    """Keep the region names the snapshot carries; written only when new or renamed, so
-    stations of different cities never write one document (the province's) at once.
-    Nothing to do when the station's last snapshot carried the same codes and names:
-    they were kept with it."""
-    named = {code: (level, name) for level, (code_field, name_field) in LEVEL_NAMES.items()
-             if (code := data.get(code_field)) and (name := data.get(name_field))}
-    if not named or (current is not None and all(
-            current.get(c) == data.get(c) and current.get(n) == data.get(n)
-            for c, n in LEVEL_NAMES.values())):
+def _told_names(data, current):
+    """{code: (level, name)} the snapshot names, or {} when the station's last snapshot
+    carried the same codes and names (they were kept with it)."""
+    if current is not None and all(current.get(c) == data.get(c) and current.get(n) == data.get(n)
+                                   for c, n in LEVEL_NAMES.values()):
+        return {}
+    return {code: (level, name) for level, (code_field, name_field) in LEVEL_NAMES.items()
+            if (code := data.get(code_field)) and (name := data.get(name_field))}
+
+
+def _name_regions(db, session, told):
+    """Keep the region names snapshots carry, told: [(data, the station before it)] in
+    order. Written only when new or renamed, so stations of different cities never write
+    one document (the province's) at once: one read of the names, one bulk_write."""
+    named = [names for data, current in told if (names := _told_names(data, current))]
+    if not named:
         return
-    known = {doc["_id"]: doc["name"] for doc in db.region_names.find(
-        {"_id": {"$in": sorted(named)}}, {"name": 1}, session=session)}
-    for code, (level, name) in named.items():
-        if code not in known:
-            try:
-                db.region_names.insert_one({"_id": code, "level": level, "name": name}, session=session)
-            except DuplicateKeyError:
-                raise write_conflict(f"region {code} named meanwhile")
-        elif known[code] != name:
-            db.region_names.update_one({"_id": code}, {"$set": {"name": name}}, session=session)
+    codes = sorted({code for names in named for code in names})
+    kept = {}
+    for start in range(0, len(codes), 40):   # short $in lists (docs/mongo-wire-server.md, trap 4)
+        kept.update((doc["_id"], doc["name"]) for doc in db.region_names.find(
+            {"_id": {"$in": codes[start:start + 40]}}, {"name": 1}, session=session))
+    new, renamed = {}, {}
+    for names in named:
+        for code, (level, name) in names.items():
+            if code in new:
+                new[code]["name"] = name
+            elif code not in kept:
+                new[code] = {"_id": code, "level": level, "name": name}
+            elif kept[code] != name:
+                kept[code] = renamed[code] = name
+    writes = [InsertOne(doc) for doc in new.values()] + [
+        UpdateOne({"_id": code}, {"$set": {"name": name}}) for code, name in renamed.items()]
+    if writes:
+        try:
+            db.region_names.bulk_write(writes, ordered=False, session=session)
+        except (DuplicateKeyError, BulkWriteError):
+            raise write_conflict(f"regions {sorted(new)} named meanwhile")
 
 
 def find(db, station_id, session=None):

@@ -12,6 +12,10 @@ Read models (what only these handlers write, emptied by `wushe rebuild supervisi
 before the events are replayed): stations, region_names, scorecard, scorecard_marks.
 Internal supervisors are not one: the roster also holds the external ones officers
 register; replayed station events set the internal ones again (an upsert, nothing counted).
+
+Station events and hours events have batch forms (`many=`): the consecutive ones of an
+inbox batch in one read and one bulk_write per collection, leaving what they leave one
+by one (tests/integration/test_supervision_batches.py).
 """
 import importlib
 import logging
@@ -33,6 +37,14 @@ def on_station_event(db, session, event):
     scorecard_feed.on_station_change(db, session, before, after)
 
 
+def on_station_events(db, session, events):
+    """on_station_event of each event in order: one read of the stations (and of the
+    region names they tell), then one bulk_write per collection."""
+    changes = stations_view.apply_station_events(db, session, events)
+    supervisors.sync_internal_all(db, session, changes)
+    scorecard_feed.on_station_changes(db, session, changes)
+
+
 def charity_contract():
     """The charity service's contract, or None while that service is not built yet."""
     try:
@@ -52,9 +64,10 @@ def charity_contract():
 SUBSCRIPTIONS = (
     Subscriptions("supervision",
                   read_models=("stations", "region_names", "scorecard", "scorecard_marks"))
-    .on(registry.STATION_EVENTS, on_station_event)
-    .on(volunteer.HOURS_APPROVED, scorecard_feed.apply_hours_approved(volunteer.HOURS_APPROVED))
-    .on(volunteer.HOURS_CORRECTED, scorecard_feed.apply_hours_corrected(volunteer.HOURS_CORRECTED))
+    .on(registry.STATION_EVENTS, on_station_event, many=on_station_events)
+    .on([volunteer.HOURS_APPROVED, volunteer.HOURS_CORRECTED],
+        scorecard_feed.apply_hours(volunteer.HOURS_APPROVED, volunteer.HOURS_CORRECTED),
+        many=scorecard_feed.apply_hours_many(volunteer.HOURS_APPROVED, volunteer.HOURS_CORRECTED))
     .on(contract.SESSION_RECORDED, scorecard_feed.apply_session)
     .on(contract.INSPECTION_COMPLETED, scorecard_feed.apply_inspection)
     .on(contract.RECTIFICATION_OPENED, scorecard_feed.apply_rectification_opened)

@@ -15,7 +15,7 @@
 
 Names and phones are masked for roles that do not need them.
 """
-from pymongo import UpdateOne
+from pymongo import UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common import access, queries, sequences
@@ -56,8 +56,26 @@ def sync_internal(db, session, station, before=None):
 
     `before`, the station's previous snapshot: nothing to write when what the roster
     is made from did not change (the roster was synced when `before` was kept)."""
+    sync_internal_all(db, session, [(before, station)])
+
+
+def sync_internal_all(db, session, changes):
+    """sync_internal for each (before, station) in order, in one ordered bulk_write: the
+    server applies each station's writes in turn, as the calls one by one would (a
+    supervisor who moved between stations ends where the last snapshot puts them)."""
+    writes = [write for before, station in changes for write in _roster_writes(station, before)]
+    if writes:
+        try:
+            db.supervisors.bulk_write(writes, ordered=True, session=session)
+        except (DuplicateKeyError, BulkWriteError):
+            # Two upserts raced to create one document (docs/mongo-wire-server.md, trap 3).
+            raise write_conflict(f"internal supervisors of {sorted({s['_id'] for _b, s in changes})} "
+                                 "stored meanwhile")
+
+
+def _roster_writes(station, before):
     if before is not None and _roster_inputs(before) == _roster_inputs(station):
-        return
+        return []
     current = {m["id"]: m for m in station.get("staff") or [] if m.get("role") == "supervisor"}
     live = station.get("status") != "closed"
     writes = []
@@ -71,17 +89,12 @@ def sync_internal(db, session, station, before=None):
         writes.append(UpdateOne({"_id": f"ST-{staff_id}"},
                                 {"$set": doc, "$setOnInsert": {"account_sub": None, "created_at": now_ms()}},
                                 upsert=True))
-    if writes:
-        try:
-            db.supervisors.bulk_write(writes, ordered=False, session=session)
-        except (DuplicateKeyError, BulkWriteError):
-            # Two upserts raced to create one document (docs/mongo-wire-server.md, trap 3).
-            raise write_conflict(f"internal supervisors of {station['_id']} stored meanwhile")
     if before is not None:
         # A station new here has none from before to retire.
-        db.supervisors.update_many({"station_id": station["_id"], "kind": "internal", "active": True,
-                                    "_id": {"$nin": [f"ST-{i}" for i in current]}},
-                                   {"$set": {"active": False}}, session=session)
+        writes.append(UpdateMany({"station_id": station["_id"], "kind": "internal", "active": True,
+                                  "_id": {"$nin": [f"ST-{i}" for i in current]}},
+                                 {"$set": {"active": False}}))
+    return writes
 
 
 # -- external supervisors ----------------------------------------------------------
