@@ -11,18 +11,27 @@ Collection `coverage_units`, one document per township-level unit that has
 
     {_id: "340102001",                       # the unit's 9-digit code
      province: "34", city: "3401", county: "340102",
-     kind: "street",                          # from `divisions` when last written
+     kind: "street",                          # from `divisions` (resync_kinds keeps it)
      stations: [{station_id, version, division_code, status_history: [{status, on}]}],
      timeline: [{on: "2024-03-01", with_station: true, operating: false}, ...],
      since: "2024-03-01",                     # first timeline date, null if none
-     rev: 7}                                  # bumped by every write
+     rev: 7}                                  # +1 for every change (an event, resync_kinds)
 
 `apply_station_event` keeps it up to date from the station events (the full
 status history travels in every event, so an event replaces what is known of
-its station). The coverage query reads the region and its children from
-`divisions` (two finds, with the unit counts `divisions.recount_units` keeps)
-and runs one aggregation over the region's units with stations; it never
-reads the stations collection.
+its station); `apply_station_events`, the inbox's batch form, leaves exactly
+what applying its list one by one leaves. Both read the units the events name
+(by `_id`), then the unit holding each station none of those holds, then
+`divisions` for the units without a document yet: three finds at most for an
+inbox batch, one for an event of a station already in its unit; each changed
+unit is written once. A unit document's province, city, county and kind are
+copied from `divisions` when it is first written, and again by resync_kinds
+when a divisions import changes them (division_import.finish).
+
+The coverage query reads the region and its children from `divisions` (two
+finds, with the unit counts `divisions.recount_units` keeps) and runs one
+aggregation over the region's units with stations; it never reads the
+stations collection.
 
 Decisions
 ---------
@@ -59,11 +68,12 @@ Decisions
 * The answer also carries `level` and `as_of` (ISO date) next to the fields
   the API promises.
 """
+import collections
 import datetime as dt
 import re
 
-from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo import ASCENDING, DeleteOne, InsertOne, ReplaceOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common import access
 from services.common.clock import china_date, china_today
@@ -78,6 +88,9 @@ OPERATING = frozenset(["operating"])
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CHILD_KEY = {"province": "$city", "city": "$county", "county": "$_id"}
 _MAX_ATTEMPTS = 5
+# Values of one `$in`: the Mongo-wire server's cheap length (docs/mongo-wire-server.md),
+# and an inbox batch (services.common.inbox.BATCH_LIMIT) in one find.
+_IN_BATCH = 32
 _UNIT_FIELDS = ("province", "city", "county", "kind")
 
 
@@ -179,15 +192,100 @@ def _unit_doc(unit, stations, rev):
             "since": timeline[0]["on"] if timeline else None, "rev": rev}
 
 
-def _save(coll, old, doc, session):
-    """Write `doc` in place of `old` (None: a new document), if nobody else did."""
+def _fields_of(doc):
+    return {k: doc.get(k) for k in ("_id", *_UNIT_FIELDS)}
+
+
+def _find_in(coll, field, values, session):
+    """The documents whose `field` is one of `values`, _IN_BATCH values a find."""
+    for start in range(0, len(values), _IN_BATCH):
+        chunk = values[start:start + _IN_BATCH]
+        yield from coll.find({field: chunk[0] if len(chunk) == 1 else {"$in": chunk}},
+                             session=session)
+
+
+def _read_units(coll, session, changes):
+    """{code: stored document} of every unit the changes touch: the units they
+    name, then the unit holding each of their stations that none of those holds
+    (a station is in one unit at most, so a station found is not looked for)."""
+    codes = list(dict.fromkeys(c["division_code"] for c in changes))
+    units = {doc["_id"]: doc for doc in _find_in(coll, "_id", codes, session)}
+    held = {s["station_id"] for doc in units.values() for s in doc["stations"]}
+    elsewhere = [sid for sid in dict.fromkeys(c["station_id"] for c in changes) if sid not in held]
+    units.update((doc["_id"], doc) for doc in _find_in(coll, "stations.station_id", elsewhere, session))
+    return units
+
+
+def _plan(changes, units):
+    """What applying the changes in order does, by station alone: for each change,
+    None if stale, else (the unit its station leaves or None, whether its own
+    unit has no document at that moment and is written anew)."""
+    version, where, members = {}, {}, {}
+    for code, doc in units.items():
+        members[code] = {s["station_id"] for s in doc["stations"]}
+        for s in doc["stations"]:
+            version[s["station_id"]], where[s["station_id"]] = s["version"], code
+    steps = []
+    for change in changes:
+        sid, code = change["station_id"], change["division_code"]
+        if sid in version and version[sid] >= change["version"]:
+            steps.append(None)
+            continue
+        version[sid] = change["version"]
+        left = where.get(sid) if where.get(sid) != code else None
+        if left is not None:
+            members[left].discard(sid)   # emptied: its document is deleted
+        steps.append((left, not members.get(code)))
+        members.setdefault(code, set()).add(sid)
+        where[sid] = code
+    return steps
+
+
+def _new_units(db, session, changes, steps):
+    """{code: fields} of the units written anew, from `divisions` (one find)."""
+    codes = list(dict.fromkeys(c["division_code"] for c, step in zip(changes, steps)
+                               if step is not None and step[1]))
+    found = divisions.by_code(db, codes, session) if codes else {}
+    for code in codes:
+        if code not in found:
+            raise NotFound(f"station event: no township-level unit {code}",
+                           fields={"division_code": ["unknown township-level unit"]})
+    return {code: {"_id": code, **{k: found[code].get(k) for k in _UNIT_FIELDS}} for code in codes}
+
+
+def _apply_steps(changes, steps, units, new_units):
+    """The unit documents after the changes, each step as it would be done alone:
+    ({code: document, None once it has no station}, codes in the order first changed)."""
+    docs, touched = dict(units), {}
+    for change, step in zip(changes, steps):
+        if step is None:
+            continue
+        left, sid, code = step[0], change["station_id"], change["division_code"]
+        if left is not None:
+            # The station moved to another unit: take it out of the old one first.
+            current = docs[left]
+            rest = [s for s in current["stations"] if s["station_id"] != sid]
+            docs[left] = _unit_doc(_fields_of(current), rest, current["rev"] + 1) if rest else None
+            touched[left] = True
+        target = docs.get(code)
+        unit = new_units[code] if target is None else _fields_of(target)
+        others = [s for s in (target or {}).get("stations", []) if s["station_id"] != sid]
+        entry = {"station_id": sid, "version": change["version"], "division_code": code,
+                 "status_history": change["status_history"]}
+        docs[code] = _unit_doc(unit, others + [entry], target["rev"] + 1 if target else 1)
+        touched[code] = True
+    return docs, list(touched)
+
+
+def _save(coll, old, new, session):
+    """Write `new` (None: delete) in place of `old` (None: insert), if nobody else did."""
     try:
         if old is None:
-            coll.insert_one(doc, session=session)
+            coll.insert_one(new, session=session)
             return
-        if doc["stations"]:
-            result = coll.replace_one({"_id": old["_id"], "rev": old["rev"]}, doc, session=session)
-            count = result.matched_count
+        if new is not None:
+            count = coll.replace_one({"_id": old["_id"], "rev": old["rev"]}, new,
+                                     session=session).matched_count
         else:
             count = coll.delete_one({"_id": old["_id"], "rev": old["rev"]}, session=session).deleted_count
     except DuplicateKeyError:
@@ -196,37 +294,58 @@ def _save(coll, old, doc, session):
         raise _Retry()
 
 
-def _apply_once(db, session, change):
+def _save_together(coll, writes, session):
+    """All the writes in one bulk_write (a command per kind of write), in a transaction."""
+    ops = []
+    for old, new in writes:
+        if old is None:
+            ops.append(InsertOne(new))
+        elif new is None:
+            ops.append(DeleteOne({"_id": old["_id"], "rev": old["rev"]}))
+        else:
+            ops.append(ReplaceOne({"_id": old["_id"], "rev": old["rev"]}, new))
+    try:
+        result = coll.bulk_write(ops, ordered=False, session=session)
+    except BulkWriteError as exc:
+        if exc.details.get("writeConcernErrors") or any(
+                e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+            raise
+        raise _Retry() from None
+    expected = collections.Counter(type(op).__name__ for op in ops)
+    if (result.inserted_count, result.matched_count, result.deleted_count) != (
+            expected["InsertOne"], expected["ReplaceOne"], expected["DeleteOne"]):
+        raise _Retry()
+
+
+def _apply_once(db, session, changes):
     coll = db.coverage_units
-    sid, code = change["station_id"], change["division_code"]
-    current = coll.find_one({"stations.station_id": sid}, session=session)
-    if current is not None:
-        stored = next(s for s in current["stations"] if s["station_id"] == sid)
-        if stored["version"] >= change["version"]:
-            return False
-    division = divisions.find(db, code, session)
-    if division is None:
-        raise NotFound(f"station event: no township-level unit {code}",
-                       fields={"division_code": ["unknown township-level unit"]})
-    unit = {"_id": code, **{k: division.get(k) for k in _UNIT_FIELDS}}
-    entry = {"station_id": sid, "version": change["version"], "division_code": code,
-             "status_history": change["status_history"]}
-
-    if current is not None and current["_id"] != code:
-        # The station moved to another unit: take it out of the old one first.
-        rest = [s for s in current["stations"] if s["station_id"] != sid]
-        old_unit = {k: current.get(k) for k in ("_id", *_UNIT_FIELDS)}
-        _save(coll, current, _unit_doc(old_unit, rest, current["rev"] + 1), session)
-        target = coll.find_one({"_id": code}, session=session)
-    elif current is not None:
-        target = current
+    units = _read_units(coll, session, changes)
+    steps = _plan(changes, units)
+    docs, touched = _apply_steps(changes, steps, units, _new_units(db, session, changes, steps))
+    writes = [(units.get(code), docs[code]) for code in touched
+              if units.get(code) is not None or docs[code] is not None]
+    if writes and session is not None and session.in_transaction:
+        _save_together(coll, writes, session)
     else:
-        target = coll.find_one({"_id": code}, session=session)
+        # Without a transaction one write at a time, the unit a station leaves
+        # first: a lost race leaves the station in no unit, never in two.
+        for old, new in writes:
+            _save(coll, old, new, session)
+    return [step is not None for step in steps]
 
-    others = [s for s in (target or {}).get("stations", []) if s["station_id"] != sid]
-    rev = target["rev"] + 1 if target else 1
-    _save(coll, target, _unit_doc(unit, others + [entry], rev), session)
-    return True
+
+def _apply(db, session, changes):
+    """_apply_once; a lost race raises write_conflict in a transaction, else runs again."""
+    in_transaction = session is not None and session.in_transaction
+    for attempt in range(_MAX_ATTEMPTS):
+        try:
+            return _apply_once(db, session, changes)
+        except _Retry:
+            if in_transaction or attempt == _MAX_ATTEMPTS - 1:
+                codes = list(dict.fromkeys(c["division_code"] for c in changes))
+                raise write_conflict(f"coverage unit{'s' if len(codes) > 1 else ''} "
+                                     f"{', '.join(codes)} changed meanwhile") from None
+    raise AssertionError("unreachable")
 
 
 def apply_station_event(db, session, event):
@@ -237,16 +356,21 @@ def apply_station_event(db, session, event):
     a lost race raises a TransientTransactionError for with_transaction to
     retry; outside one the function retries itself.
     """
-    change = parse_station_event(event)
-    in_transaction = session is not None and session.in_transaction
-    for attempt in range(_MAX_ATTEMPTS):
-        try:
-            return _apply_once(db, session, change)
-        except _Retry:
-            if in_transaction or attempt == _MAX_ATTEMPTS - 1:
-                raise write_conflict(
-                    f"coverage unit {change['division_code']} changed meanwhile") from None
-    raise AssertionError("unreachable")
+    return _apply(db, session, [parse_station_event(event)])[0]
+
+
+def apply_station_events(db, session, events):
+    """The batch form of apply_station_event: [applied or stale] for each event,
+    leaving exactly what applying them one by one in order leaves.
+
+    In a transaction the whole list is read with three finds at most and each
+    changed unit written once, in one bulk_write. Outside one the events are
+    applied one by one (a write at a time is what keeps a station in one unit
+    without a transaction)."""
+    changes = [parse_station_event(event) for event in events]
+    if session is None or not session.in_transaction:
+        return [_apply(db, session, [change])[0] for change in changes]
+    return _apply(db, session, changes)
 
 
 def resync_kinds(db, session=None):

@@ -267,26 +267,49 @@ def list_divisions(db, parent=None, page=1, per_page=50):
     return queries.page(db.divisions, selector, paging, lambda docs: [public(d) for d in docs])
 
 
+def _path_docs(db, code):
+    """(the codes of `code` and every division above it, province first,
+    {code: stored division} of those that exist), from one find."""
+    prefixes = [code[:n] for n in sorted(LEVELS) if n <= len(code)]
+    return prefixes, {d["_id"]: d for d in db.divisions.find({"_id": {"$in": prefixes}})}
+
+
 def division_path(db, code):
     """[province, city, county, township, village] down to `code` itself."""
     _check_code(code)
-    prefixes = [code[:n] for n in sorted(LEVELS) if n <= len(code)]
-    docs = {d["_id"]: d for d in db.divisions.find({"_id": {"$in": prefixes}})}
+    prefixes, docs = _path_docs(db, code)
     if code not in docs:
         raise _unknown(code)
     return [public(docs[p]) for p in prefixes if p in docs]
 
 
-def township_of(db, code, field="division_code"):
-    """The township-level unit `code`, validated; InvalidInput / NotFound on `field`."""
+def _check_township(code, field):
     if level_of(code) != "township":
         raise InvalidInput(f"{field}: not a township-level code: {code!r}",
                            fields={field: ["must be the 9-digit code of a township-level unit"]})
+
+
+def _unknown_township(code, field):
+    return NotFound(f"no township-level unit {code}", fields={field: ["unknown township-level unit"]})
+
+
+def township_of(db, code, field="division_code"):
+    """The township-level unit `code`, validated; InvalidInput / NotFound on `field`."""
+    _check_township(code, field)
     doc = find(db, code)
     if doc is None:
-        raise NotFound(f"no township-level unit {code}",
-                       fields={field: ["unknown township-level unit"]})
+        raise _unknown_township(code, field)
     return public(doc)
+
+
+def township_and_path(db, code, field="division_code"):
+    """township_of and division_path of one township-level unit, from one find:
+    (the unit, [province, city, county, the unit]); the errors of township_of."""
+    _check_township(code, field)
+    prefixes, docs = _path_docs(db, code)
+    if code not in docs:
+        raise _unknown_township(code, field)
+    return public(docs[code]), [public(docs[p]) for p in prefixes if p in docs]
 
 
 def is_unknown_village(db, township, code, session=None):

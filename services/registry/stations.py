@@ -176,7 +176,9 @@ def _save(tx, station, caller):
 
 
 def create(tx, data, caller):
-    unit = divisions.township_of(tx.db, data["division_code"])
+    # The unit and its regions in one find: their names travel with the station's
+    # events, so consumers can label regions without reading the registry's divisions.
+    unit, path = divisions.township_and_path(tx.db, data["division_code"])
     access.ensure_within(caller, unit["code"], "division_code")
     existing = list(tx.db.stations.find({"division_code": unit["code"]}, {"_id": 1, "status": 1},
                                         session=tx.session))
@@ -186,9 +188,7 @@ def create(tx, data, caller):
     planned_on = data.get("planned_on") or today
     if planned_on > today:
         raise InvalidInput("planned_on must not be in the future", fields={"planned_on": ["in the future"]})
-    # Names travel with the station's events, so consumers can label regions
-    # without reading the registry's divisions.
-    names = {d["level"]: d["name"] for d in divisions.division_path(tx.db, unit["code"])}
+    names = {d["level"]: d["name"] for d in path}
     now = now_ms()
     station = new_document(f"{unit['code']}-{len(existing) + 1:02d}", unit, names, data,
                            [{"status": "planned", "on": planned_on.isoformat(), "recorded_at": now,
