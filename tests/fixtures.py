@@ -2,6 +2,7 @@
 import os
 
 import pytest
+from pymongo import monitoring
 
 from services.registry.commands import import_divisions
 from services.common.catalog import names as present_services
@@ -10,6 +11,22 @@ from tests.harness import Platform, new_vhost, rabbitmqctl
 DIVISIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)),
                          "services", "registry", "data", "divisions")
 PROVINCE_ADMIN = {"sub": "t-admin", "role": "province_admin", "region": "34"}
+
+
+class CommandLog(monitoring.CommandListener):
+    """The names of the commands a pymongo client sends (event_listeners=[log])."""
+
+    def __init__(self):
+        self.names = []
+
+    def started(self, event):
+        self.names.append(event.command_name)
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
 
 
 def division_files():

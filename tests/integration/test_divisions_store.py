@@ -5,29 +5,15 @@ import uuid
 
 import pymongo
 import pytest
-from pymongo import monitoring
 
 from services.common.errors import InvalidInput, NotFound
 from services.registry import divisions as d
 from services.registry.division_files import division_files, read_division_files
+from tests.fixtures import CommandLog
 
 pytestmark = pytest.mark.integration
 
 CHUNK = 5000
-
-
-class CommandLog(monitoring.CommandListener):
-    def __init__(self):
-        self.names = []
-
-    def started(self, event):
-        self.names.append(event.command_name)
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
 
 
 def _import(db, rows, chunk=CHUNK):

@@ -7,7 +7,6 @@ import uuid
 
 import pymongo
 import pytest
-from pymongo import monitoring
 
 from services.charity import stations_view as charity_stations
 from services.charity import subscriptions as charity_subscriptions
@@ -17,6 +16,7 @@ from services.common.mongo import run_in_transaction
 from services.volunteer import stations_view as volunteer_stations
 from services.volunteer import subscriptions as volunteer_subscriptions
 from services.volunteer import totals
+from tests.fixtures import CommandLog
 
 pytestmark = pytest.mark.integration
 
@@ -245,24 +245,10 @@ def test_a_batch_form_refuses_an_event_of_another_type(fresh_db):
 # --------------------------------------------------------------------------
 # Commands sent
 
-class Commands(monitoring.CommandListener):
-    def __init__(self):
-        self.names = []
-
-    def started(self, event):
-        self.names.append(event.command_name)
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-
 @pytest.fixture
 def counted(mongo_uri):
     """(a database of its own on a client that records every command, the recorder)."""
-    commands = Commands()
+    commands = CommandLog()
     client = pymongo.MongoClient(mongo_uri, tz_aware=True, event_listeners=[commands])
     name = f"t_{uuid.uuid4().hex[:12]}"
     yield client[name], commands

@@ -8,11 +8,11 @@ import uuid
 
 import pymongo
 import pytest
-from pymongo import monitoring
 
 from services.common.clock import rfc3339
 from services.common.mongo import run_in_transaction
 from services.webhooks import deliveries, hooks, subscriptions
+from tests.fixtures import CommandLog
 
 pytestmark = pytest.mark.integration
 
@@ -23,20 +23,6 @@ JOINED = "wushe.volunteer.volunteer.registered.v1"
 HOURS = "wushe.volunteer.hours.recorded.v1"
 # Compared as stored; created_at and next_attempt_at are the moment of handling.
 WHEN_HANDLED = ("created_at", "next_attempt_at")
-
-
-class CommandLog(monitoring.CommandListener):
-    def __init__(self):
-        self.names = []
-
-    def started(self, event):
-        self.names.append(event.command_name)
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
 
 
 @pytest.fixture
